@@ -10,5 +10,6 @@
 //! [`store`] (SQLite/PostgreSQL behind one trait) → [`http`] (axum router, probes, metrics)
 //! → [`app`] (the CLI commands `main` dispatches to).
 
+pub mod config;
 pub mod domain;
 pub mod sso;

@@ -36,12 +36,20 @@ pub(crate) fn load(path: &Path, env: &Env) -> Result<Config, ConfigErrors> {
 
     let merged = ::config::Config::builder()
         .add_source(File::from_str(text, FileFormat::Toml))
-        .add_source(overrides)
+        .add_source(overrides.clone())
         .build()
         .and_then(|c| c.try_deserialize::<::config::Map<String, Value>>())
         .map_err(|e| ConfigErrors::single(shown.clone(), e.to_string()))?;
 
+    let before = problems.errors.len();
     let (raw, failed) = split(merged, &mut problems);
+    for problem in problems.errors.iter_mut().skip(before) {
+        if let Some(name) = overrides.variable_for(&problem.path) {
+            problem
+                .message
+                .push_str(&format!(" (from environment variable {name})"));
+        }
+    }
     validate::validate(path, raw, failed, env, inputs, problems)
 }
 

@@ -127,6 +127,17 @@ pub(crate) struct Overrides {
 }
 
 impl Overrides {
+    /// The variable that set the key at `path`, if an override did.
+    pub fn variable_for(&self, path: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .zip(&self.applied)
+            .find(|((expr, _), _)| expr == path)
+            .map(|(_, (name, _))| name.as_str())
+    }
+}
+
+impl Overrides {
     /// Checks every `IDP_SYNC__*` variable against the schema and the file (for array
     /// indexes). Unknown ones become warnings.
     pub fn from_vars(

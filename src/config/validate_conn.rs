@@ -8,7 +8,7 @@ use super::validate::{Ctx, org_pattern, token_digests};
 use super::{
     Connection, ConnectionKind, Oidc, Saml, SamlAttributes, SamlIdp, Scim, TokenAuthMethod,
 };
-use crate::domain::{ConnectionId, ConnectionPolicy, Organizations, RoleName, Roles};
+use crate::domain::{ConnectionId, ConnectionPolicy, OrgPattern, Organizations, RoleName, Roles};
 use crate::sso::saml::metadata::{certificates_from_pem_or_der, parse_idp_metadata};
 use std::collections::BTreeMap;
 
@@ -67,10 +67,16 @@ pub(crate) fn connections(
             );
         }
         let mut scope = Vec::new();
+        let mut scope_ok = true;
         for (j, text) in c.scope.iter().enumerate() {
-            if let Some(p) = org_pattern(ctx, &format!("{base}.scope[{j}]"), text, orgs) {
-                scope.push(p);
+            match org_pattern(ctx, &format!("{base}.scope[{j}]"), text, orgs) {
+                Some(p) => scope.push(p),
+                None => scope_ok = false,
             }
+        }
+        if !scope_ok {
+            // Already reported; an open scope keeps mappings from being blamed for it.
+            scope = vec![OrgPattern::All];
         }
         let max_role = match &c.max_role {
             Some(name) if roles.get(&RoleName::new(name.as_str())).is_some() => {
@@ -82,8 +88,11 @@ pub(crate) fn connections(
                 }
                 None
             }
-            None => roles.top().map(|r| r.name.clone()),
+            None => None,
         };
+        // A connection with other mistakes still counts as known, so its mappings are not
+        // reported as naming an unknown connection.
+        let max_role = max_role.or_else(|| roles.top().map(|r| r.name.clone()));
         if c.scim.is_none() && c.saml.is_none() && c.oidc.is_none() {
             ctx.error(
                 &base,
@@ -109,6 +118,9 @@ pub(crate) fn connections(
             .oidc
             .as_ref()
             .and_then(|o| oidc(ctx, &format!("{base}.oidc"), o));
+        if !ok || max_role.is_none() {
+            ctx.failed.connections.insert(id.to_owned());
+        }
         if let (true, Some(max_role)) = (ok, max_role) {
             policies.push(ConnectionPolicy {
                 id: id.into(),

@@ -29,6 +29,7 @@ mod secrets;
 mod validate;
 mod validate_conn;
 mod validate_out;
+mod validate_sections;
 pub use secrets::expose as expose_secret;
 
 pub use env::{Env, OVERRIDE_PREFIX};

@@ -1,3 +1,5 @@
+//! Stored access with its grant sources.
+
 use super::{now, user};
 use crate::support::both_engines;
 use idp_sync::domain::{Access, GrantSource, OrgSlug, ResolvedAccess, RoleName};

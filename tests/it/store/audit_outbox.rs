@@ -1,3 +1,5 @@
+//! The audit log and the outbox: ordering, cursors, survival of deleted users, claims.
+
 use super::{now, user};
 use crate::support::both_engines;
 use chrono::Duration;
@@ -225,4 +227,43 @@ async fn outbox_events_and_deliveries(store: Arc<dyn Store>) {
     assert_eq!(a1_deliveries[1].claimed_until, None);
     let b1_deliveries = read.list_deliveries(&b1.id).await.unwrap();
     assert_eq!(b1_deliveries[1].status, DeliveryStatus::Dead);
+}
+
+both_engines!(concurrent_claims_never_share_a_delivery);
+async fn concurrent_claims_never_share_a_delivery(store: Arc<dyn Store>) {
+    let t0 = now();
+    let mut tx = store.begin().await.unwrap();
+    for i in 0..6 {
+        let e = event_for(&UserId::new(format!("u{i}")), EventType::UserInvited, t0);
+        tx.enqueue_outbox_event(&e, &["email".into()])
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let lease = Duration::seconds(30);
+    // The first worker holds its claim open while a second one claims.
+    let mut first = store.begin().await.unwrap();
+    let mine = first.claim_deliveries(t0, lease, 3).await.unwrap();
+    let other = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            let theirs = tx.claim_deliveries(t0, lease, 10).await.unwrap();
+            tx.commit().await.unwrap();
+            theirs
+        })
+    };
+    // PostgreSQL skips the locked rows at once; SQLite's second writer waits for this one.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    first.commit().await.unwrap();
+    let theirs = other.await.unwrap();
+
+    let ids = |c: &[idp_sync::store::ClaimedDelivery]| -> Vec<String> {
+        c.iter().map(|c| c.event.event.id.clone()).collect()
+    };
+    let (mine, theirs) = (ids(&mine), ids(&theirs));
+    assert_eq!(mine.len(), 3);
+    assert_eq!(theirs.len(), 3, "{theirs:?}");
+    assert!(mine.iter().all(|id| !theirs.contains(id)));
 }

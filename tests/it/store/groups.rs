@@ -1,3 +1,5 @@
+//! IdP groups and membership: round trips, uniqueness, idempotent member changes.
+
 use super::{group, now, okta, user};
 use crate::support::both_engines;
 use idp_sync::domain::{ConnectionId, IdpGroupRef, UserId};

@@ -1,3 +1,5 @@
+//! Invitations, sessions and the SAML replay cache.
+
 use super::{now, okta, user};
 use crate::support::both_engines;
 use chrono::Duration;

@@ -1,3 +1,5 @@
+//! Schema migrations and connecting by URL.
+
 use crate::support::{TestDb, both_engines};
 use idp_sync::store::{self, Engine, UserQuery};
 

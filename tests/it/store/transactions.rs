@@ -1,3 +1,5 @@
+//! One change, one transaction: all of it commits, or none of it.
+
 use super::{now, user};
 use crate::support::both_engines;
 use idp_sync::domain::{Access, AuditEvent, EventType, OutboxEvent, ResolvedAccess, UserState};

@@ -1,3 +1,5 @@
+//! Users: round trips, lookups by every identity, versions, uniqueness, paging.
+
 use super::{now, okta, user};
 use crate::support::both_engines;
 use idp_sync::domain::{ConnectionId, UserId, UserState};

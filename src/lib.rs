@@ -10,6 +10,10 @@
 //! [`store`] (SQLite/PostgreSQL behind one trait) → [`http`] (axum router, probes, metrics)
 //! → [`app`] (the CLI commands `main` dispatches to).
 
+pub mod app;
 pub mod config;
 pub mod domain;
+pub mod http;
 pub mod sso;
+pub mod store;
+pub mod telemetry;

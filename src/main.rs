@@ -1,1 +1,18 @@
-fn main() {}
+//! The `idp-sync` binary: parses the command line and hands over to [`idp_sync::app`].
+
+use clap::Parser;
+use idp_sync::app::{self, cli::Cli};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    idp_sync::telemetry::init_logging();
+    match app::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("idp-sync: {e}");
+            e.exit_code()
+        }
+    }
+}

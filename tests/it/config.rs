@@ -395,10 +395,3 @@ async fn watch_file_fires_when_the_file_is_replaced() {
     let fired = tokio::time::timeout(std::time::Duration::from_secs(5), watch.changed()).await;
     assert_eq!(fired, Ok(Some(())));
 }
-
-#[test]
-#[ignore = "prints the broken file's report; run with --ignored --nocapture"]
-fn show_broken_report() {
-    let errors = config::load_with("tests/fixtures/config/broken.toml", &no_env()).unwrap_err();
-    println!("{errors}");
-}

@@ -1,3 +1,8 @@
+//! The one integration-test binary (every extra test file is another slow link): each
+//! concern is a module. `support` holds the shared harness (databases on both engines).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod config;
+mod e2e;
+mod store;
+mod support;

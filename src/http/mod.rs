@@ -1,0 +1,64 @@
+//! The HTTP surface (DESIGN §5): the axum router, its shared state and the middleware
+//! every request passes through — request ids, body-size limit, timeout, access logs and
+//! per-route metrics. Protocol handlers (SCIM, SSO, admin API, pages) plug in here; probes
+//! and metrics live in [`probes`].
+//!
+//! Handlers turn their layer's errors into the protocol's own form at this edge; internal
+//! errors are logged once, here, and answered without detail.
+
+pub mod error;
+mod middleware;
+pub mod probes;
+
+use crate::config::ConfigHandle;
+use crate::store::Store;
+use axum::Router;
+use axum::http::{HeaderName, StatusCode};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+/// The header that carries a request's id, set when the client did not send one.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// A request that takes longer than this is answered 408 and its work cancelled.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: ConfigHandle,
+}
+
+/// The whole router with its middleware. The body limit is read from the config once,
+/// at start-up: changing `server.max_body_bytes` takes a restart.
+pub fn router(state: AppState) -> Router {
+    let max_body =
+        usize::try_from(state.config.current().server.max_body_bytes).unwrap_or(usize::MAX);
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    Router::new()
+        .merge(probes::routes())
+        .fallback(error::not_found)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(middleware::make_span)
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::DEBUG)),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(axum::middleware::from_fn(middleware::track_metrics))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                ))
+                .layer(RequestBodyLimitLayer::new(max_body)),
+        )
+}

@@ -1,0 +1,57 @@
+//! The PostgreSQL engine: how to open the pool, and the few things in which PostgreSQL
+//! differs from SQLite. Everything else is the shared code in `sql/`, compiled here with
+//! `Db = Postgres`.
+//!
+//! Several idp-sync replicas may share one database, so reads inside a write transaction
+//! that precede a write lock their rows (`FOR UPDATE`), and delivery workers claim
+//! outbox rows with `FOR UPDATE SKIP LOCKED`.
+
+use super::error::StoreError;
+use super::types::Engine;
+use chrono::{DateTime, Utc};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Pool, Transaction};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+type Db = sqlx::Postgres;
+type Conn = sqlx::PgConnection;
+
+const ENGINE: Engine = Engine::Postgres;
+const FOR_UPDATE: &str = " FOR UPDATE";
+const FOR_UPDATE_SKIP_LOCKED: &str = " FOR UPDATE OF d SKIP LOCKED";
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// TIMESTAMPTZ takes chrono values as they are.
+fn ts(t: DateTime<Utc>) -> DateTime<Utc> {
+    t
+}
+
+async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {
+    pool.begin().await
+}
+
+// The same SQL, compiled for this engine: see sql/mod.rs.
+#[allow(
+    clippy::duplicate_mod,
+    reason = "sql/ is compiled once per engine on purpose"
+)]
+#[path = "sql/mod.rs"]
+mod sql;
+
+pub(super) async fn connect(
+    url: &str,
+    max_connections: u32,
+) -> Result<Arc<dyn super::Store>, StoreError> {
+    let options =
+        PgConnectOptions::from_str(url).map_err(|e| StoreError::InvalidUrl(e.to_string()))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?;
+    Ok(Arc::new(sql::SqlStore::new(pool.clone(), pool)))
+}

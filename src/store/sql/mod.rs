@@ -1,0 +1,372 @@
+//! The store's SQL, written once and compiled once per engine.
+//!
+//! This folder is not a module of its own: `sqlite.rs` and `postgres.rs` each include it
+//! with `#[path = "sql/mod.rs"] mod sql;`, after defining the handful of names in which
+//! the engines differ — `Db`, `Conn`, `ENGINE`, `MIGRATOR`, `ts` (how a timestamp is
+//! bound), `FOR_UPDATE`, `FOR_UPDATE_SKIP_LOCKED` and `begin_write` (`BEGIN IMMEDIATE` on
+//! SQLite). No query here branches on the engine. Placeholders are `$1, $2, …` for both:
+//! sqlx's SQLite driver reads them as positional parameters.
+
+use super::{Conn, Db, ENGINE, FOR_UPDATE, FOR_UPDATE_SKIP_LOCKED, MIGRATOR, begin_write, ts};
+use crate::domain::{
+    AuditEvent, ConnectionId, GroupId, IdpGroup, IdpGroupRef, Invitation, InvitationStatus,
+    OrgSlug, OutboxEvent, ResolvedAccess, RoleName, Session, User, UserId,
+};
+use crate::store::api::{Store, StoreRead, StoreResult, StoreTx};
+use crate::store::types::{
+    AuditQuery, ClaimedDelivery, Delivery, Engine, Grant, OutboxQuery, PoolStats, StoredAccess,
+    StoredOutboxEvent, UserQuery,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::pool::PoolConnection;
+use sqlx::{Pool, Transaction};
+
+mod access;
+mod audit;
+mod groups;
+mod lifecycle;
+mod outbox;
+mod users;
+
+/// A store on one engine: a pool for reads and one for write transactions (the same
+/// pool on PostgreSQL; a single connection on SQLite).
+pub(super) struct SqlStore {
+    read: Pool<Db>,
+    write: Pool<Db>,
+}
+
+impl SqlStore {
+    pub(super) fn new(read: Pool<Db>, write: Pool<Db>) -> Self {
+        Self { read, write }
+    }
+}
+
+/// A pooled connection (reads) or an open transaction (reads and writes).
+enum Handle {
+    Read(PoolConnection<Db>),
+    Write(Transaction<'static, Db>),
+}
+
+struct SqlHandle(Handle);
+
+impl SqlHandle {
+    fn conn(&mut self) -> &mut Conn {
+        match &mut self.0 {
+            Handle::Read(c) => c,
+            Handle::Write(t) => t,
+        }
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn engine(&self) -> Engine {
+        ENGINE
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let mut stats = PoolStats {
+            size: self.read.size(),
+            idle: self.read.num_idle(),
+        };
+        if ENGINE == Engine::Sqlite && !self.write.is_closed() {
+            stats.size += self.write.size();
+            stats.idle += self.write.num_idle();
+        }
+        stats
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.write).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    async fn read(&self) -> StoreResult<Box<dyn StoreRead>> {
+        Ok(Box::new(SqlHandle(Handle::Read(
+            self.read.acquire().await?,
+        ))))
+    }
+
+    async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
+        Ok(Box::new(SqlHandle(Handle::Write(
+            begin_write(&self.write).await?,
+        ))))
+    }
+
+    async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+#[async_trait]
+impl StoreRead for SqlHandle {
+    async fn get_user(&mut self, id: &UserId) -> StoreResult<Option<User>> {
+        users::get(self.conn(), id, false).await
+    }
+    async fn find_user_by_user_name(
+        &mut self,
+        connection: &ConnectionId,
+        user_name: &str,
+    ) -> StoreResult<Option<User>> {
+        users::find_by(self.conn(), users::Key::UserName, connection, user_name).await
+    }
+    async fn find_user_by_external_id(
+        &mut self,
+        connection: &ConnectionId,
+        external_id: &str,
+    ) -> StoreResult<Option<User>> {
+        users::find_by(self.conn(), users::Key::ExternalId, connection, external_id).await
+    }
+    async fn find_user_by_sso_subject(
+        &mut self,
+        connection: &ConnectionId,
+        subject: &str,
+    ) -> StoreResult<Option<User>> {
+        users::find_by(self.conn(), users::Key::SsoSubject, connection, subject).await
+    }
+    async fn list_users(&mut self, query: &UserQuery) -> StoreResult<Vec<User>> {
+        users::list(self.conn(), query).await
+    }
+
+    async fn get_group(&mut self, id: &GroupId) -> StoreResult<Option<IdpGroup>> {
+        groups::get(self.conn(), id, false).await
+    }
+    async fn find_group_by_external_id(
+        &mut self,
+        connection: &ConnectionId,
+        external_id: &str,
+    ) -> StoreResult<Option<IdpGroup>> {
+        groups::find_by_external_id(self.conn(), connection, external_id).await
+    }
+    async fn find_groups_by_display_name(
+        &mut self,
+        connection: &ConnectionId,
+        display_name: &str,
+    ) -> StoreResult<Vec<IdpGroup>> {
+        groups::find_by_display_name(self.conn(), connection, display_name).await
+    }
+    async fn list_groups(
+        &mut self,
+        connection: Option<&ConnectionId>,
+        after: Option<&GroupId>,
+        limit: u32,
+    ) -> StoreResult<Vec<IdpGroup>> {
+        groups::list(self.conn(), connection, after, limit).await
+    }
+    async fn list_group_members(
+        &mut self,
+        group: &GroupId,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<UserId>> {
+        groups::members(self.conn(), group, after, limit).await
+    }
+    async fn groups_of_user(&mut self, user: &UserId) -> StoreResult<Vec<IdpGroupRef>> {
+        groups::refs_of_user(self.conn(), user).await
+    }
+    async fn group_ids_of_user(&mut self, user: &UserId) -> StoreResult<Vec<GroupId>> {
+        groups::ids_of_user(self.conn(), user).await
+    }
+
+    async fn get_access(&mut self, user: &UserId) -> StoreResult<Option<StoredAccess>> {
+        access::get(self.conn(), user).await
+    }
+    async fn grants_of_organization(&mut self, organization: &OrgSlug) -> StoreResult<Vec<Grant>> {
+        access::grants_of_organization(self.conn(), organization).await
+    }
+    async fn count_users_with_role(&mut self, role: &RoleName) -> StoreResult<i64> {
+        access::count_with_role(self.conn(), role).await
+    }
+
+    async fn get_invitation(&mut self, id: &str) -> StoreResult<Option<Invitation>> {
+        lifecycle::get(self.conn(), lifecycle::Key::Id, id).await
+    }
+    async fn find_invitation_by_token_hash(
+        &mut self,
+        token_hash: &str,
+    ) -> StoreResult<Option<Invitation>> {
+        lifecycle::get(self.conn(), lifecycle::Key::TokenHash, token_hash).await
+    }
+    async fn list_invitations(&mut self, user: &UserId) -> StoreResult<Vec<Invitation>> {
+        lifecycle::list_of_user(self.conn(), user).await
+    }
+
+    async fn get_session(&mut self, id_hash: &str) -> StoreResult<Option<Session>> {
+        lifecycle::get_session(self.conn(), id_hash).await
+    }
+
+    async fn list_audit(&mut self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+        audit::list(self.conn(), query).await
+    }
+    async fn get_outbox_event(&mut self, id: &str) -> StoreResult<Option<StoredOutboxEvent>> {
+        outbox::get(self.conn(), id).await
+    }
+    async fn list_outbox_events(
+        &mut self,
+        query: &OutboxQuery,
+    ) -> StoreResult<Vec<StoredOutboxEvent>> {
+        outbox::list(self.conn(), query).await
+    }
+    async fn list_deliveries(&mut self, event_id: &str) -> StoreResult<Vec<Delivery>> {
+        outbox::deliveries(self.conn(), event_id).await
+    }
+}
+
+#[async_trait]
+impl StoreTx for SqlHandle {
+    async fn get_user_for_update(&mut self, id: &UserId) -> StoreResult<Option<User>> {
+        users::get(self.conn(), id, true).await
+    }
+    async fn get_group_for_update(&mut self, id: &GroupId) -> StoreResult<Option<IdpGroup>> {
+        groups::get(self.conn(), id, true).await
+    }
+
+    async fn create_user(&mut self, user: &User) -> StoreResult<()> {
+        users::create(self.conn(), user).await
+    }
+    async fn update_user(&mut self, user: &User, expected_version: i64) -> StoreResult<User> {
+        users::update(self.conn(), user, expected_version).await
+    }
+    async fn delete_user(&mut self, id: &UserId) -> StoreResult<()> {
+        users::delete(self.conn(), id).await
+    }
+
+    async fn create_group(&mut self, group: &IdpGroup) -> StoreResult<()> {
+        groups::create(self.conn(), group).await
+    }
+    async fn update_group(
+        &mut self,
+        group: &IdpGroup,
+        expected_version: i64,
+    ) -> StoreResult<IdpGroup> {
+        groups::update(self.conn(), group, expected_version).await
+    }
+    async fn delete_group(&mut self, id: &GroupId) -> StoreResult<()> {
+        groups::delete(self.conn(), id).await
+    }
+    async fn add_group_members(&mut self, group: &GroupId, users: &[UserId]) -> StoreResult<u64> {
+        groups::add_members(self.conn(), group, users).await
+    }
+    async fn remove_group_members(
+        &mut self,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> StoreResult<u64> {
+        groups::remove_members(self.conn(), group, users).await
+    }
+    async fn clear_group_members(&mut self, group: &GroupId) -> StoreResult<u64> {
+        groups::clear_members(self.conn(), group).await
+    }
+
+    async fn set_access(
+        &mut self,
+        user: &UserId,
+        access: &ResolvedAccess,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        access::set(self.conn(), user, access, now).await
+    }
+    async fn clear_access(&mut self, user: &UserId) -> StoreResult<bool> {
+        access::clear(self.conn(), user).await
+    }
+
+    async fn create_invitation(&mut self, invitation: &Invitation) -> StoreResult<()> {
+        lifecycle::create(self.conn(), invitation).await
+    }
+    async fn set_invitation_status(
+        &mut self,
+        id: &str,
+        status: InvitationStatus,
+    ) -> StoreResult<()> {
+        lifecycle::set_status(self.conn(), id, status).await
+    }
+    async fn revoke_pending_invitations(&mut self, user: &UserId) -> StoreResult<u64> {
+        lifecycle::revoke_pending(self.conn(), user).await
+    }
+
+    async fn create_session(&mut self, session: &Session) -> StoreResult<()> {
+        lifecycle::create_session(self.conn(), session).await
+    }
+    async fn touch_session(&mut self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        lifecycle::touch_session(self.conn(), id_hash, now).await
+    }
+    async fn revoke_session(&mut self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        lifecycle::revoke_session(self.conn(), id_hash, now).await
+    }
+    async fn revoke_sessions_of(&mut self, user: &UserId, now: DateTime<Utc>) -> StoreResult<u64> {
+        lifecycle::revoke_sessions_of(self.conn(), user, now).await
+    }
+
+    async fn append_audit(&mut self, event: &AuditEvent) -> StoreResult<i64> {
+        audit::append(self.conn(), event).await
+    }
+    async fn enqueue_outbox_event(
+        &mut self,
+        event: &OutboxEvent,
+        destinations: &[String],
+    ) -> StoreResult<i64> {
+        outbox::enqueue(self.conn(), event, destinations).await
+    }
+    async fn claim_deliveries(
+        &mut self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        outbox::claim(self.conn(), now, lease, limit).await
+    }
+    async fn mark_delivered(
+        &mut self,
+        event_id: &str,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        outbox::mark_delivered(self.conn(), event_id, destination, now).await
+    }
+    async fn mark_retry(
+        &mut self,
+        event_id: &str,
+        destination: &str,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> StoreResult<()> {
+        outbox::mark_retry(self.conn(), event_id, destination, next_attempt_at, error).await
+    }
+    async fn mark_dead(
+        &mut self,
+        event_id: &str,
+        destination: &str,
+        error: &str,
+    ) -> StoreResult<()> {
+        outbox::mark_dead(self.conn(), event_id, destination, error).await
+    }
+
+    async fn remember_assertion(
+        &mut self,
+        assertion_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        lifecycle::remember_assertion(self.conn(), assertion_id, expires_at, now).await
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        if let Handle::Write(tx) = self.0 {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+    async fn rollback(self: Box<Self>) -> StoreResult<()> {
+        if let Handle::Write(tx) = self.0 {
+            tx.rollback().await?;
+        }
+        Ok(())
+    }
+}

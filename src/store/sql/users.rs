@@ -1,0 +1,165 @@
+//! Users: create, read by any of their identities, optimistic update, delete, list.
+
+use super::{Conn, FOR_UPDATE, ts};
+use crate::domain::{ConnectionId, User, UserId};
+use crate::store::error::StoreError;
+use crate::store::rows::UserRow;
+use crate::store::types::{UserQuery, page_size};
+use sqlx::types::Json;
+
+const COLUMNS: &str = "id, connection, user_name, external_id, sso_subject, email, \
+    display_name, given_name, family_name, active, state, accepted_at, scim, version, \
+    created_at, updated_at";
+
+/// The identities a user can be found by, each unique per connection.
+#[derive(Clone, Copy)]
+pub(super) enum Key {
+    /// Compared through `user_name_key`, the Unicode lower case of userName.
+    UserName,
+    ExternalId,
+    SsoSubject,
+}
+
+/// The lookup form of a userName: what the unique index compares.
+fn user_name_key(user_name: &str) -> String {
+    user_name.to_lowercase()
+}
+
+pub(super) async fn get(c: &mut Conn, id: &UserId, lock: bool) -> Result<Option<User>, StoreError> {
+    let lock = if lock { FOR_UPDATE } else { "" };
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1{lock}");
+    sqlx::query_as::<_, UserRow>(&sql)
+        .bind(id.as_str())
+        .fetch_optional(c)
+        .await?
+        .map(User::try_from)
+        .transpose()
+}
+
+pub(super) async fn find_by(
+    c: &mut Conn,
+    key: Key,
+    connection: &ConnectionId,
+    value: &str,
+) -> Result<Option<User>, StoreError> {
+    let (column, value) = match key {
+        Key::UserName => ("user_name_key", user_name_key(value)),
+        Key::ExternalId => ("external_id", value.to_owned()),
+        Key::SsoSubject => ("sso_subject", value.to_owned()),
+    };
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE connection = $1 AND {column} = $2");
+    sqlx::query_as::<_, UserRow>(&sql)
+        .bind(connection.as_str())
+        .bind(value)
+        .fetch_optional(c)
+        .await?
+        .map(User::try_from)
+        .transpose()
+}
+
+pub(super) async fn create(c: &mut Conn, user: &User) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO users (id, connection, user_name, user_name_key, external_id, sso_subject, \
+         email, display_name, given_name, family_name, active, state, accepted_at, scim, \
+         version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(user.id.as_str())
+    .bind(user.connection.as_str())
+    .bind(&user.user_name)
+    .bind(user_name_key(&user.user_name))
+    .bind(user.external_id.as_deref())
+    .bind(user.sso_subject.as_deref())
+    .bind(user.email.as_deref())
+    .bind(user.display_name.as_deref())
+    .bind(user.given_name.as_deref())
+    .bind(user.family_name.as_deref())
+    .bind(user.active)
+    .bind(user.state.as_str())
+    .bind(user.accepted_at.map(ts))
+    .bind(Json(&user.scim))
+    .bind(user.version)
+    .bind(ts(user.created_at))
+    .bind(ts(user.updated_at))
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Writes every attribute but the id and connection (which never change) if the stored
+/// version is `expected`; the stored version becomes `expected + 1`.
+pub(super) async fn update(c: &mut Conn, user: &User, expected: i64) -> Result<User, StoreError> {
+    let version = expected + 1;
+    let done = sqlx::query(
+        "UPDATE users SET user_name = $2, user_name_key = $3, external_id = $4, \
+         sso_subject = $5, email = $6, display_name = $7, given_name = $8, family_name = $9, \
+         active = $10, state = $11, accepted_at = $12, scim = $13, version = $14, \
+         updated_at = $15 \
+         WHERE id = $1 AND version = $16",
+    )
+    .bind(user.id.as_str())
+    .bind(&user.user_name)
+    .bind(user_name_key(&user.user_name))
+    .bind(user.external_id.as_deref())
+    .bind(user.sso_subject.as_deref())
+    .bind(user.email.as_deref())
+    .bind(user.display_name.as_deref())
+    .bind(user.given_name.as_deref())
+    .bind(user.family_name.as_deref())
+    .bind(user.active)
+    .bind(user.state.as_str())
+    .bind(user.accepted_at.map(ts))
+    .bind(Json(&user.scim))
+    .bind(version)
+    .bind(ts(user.updated_at))
+    .bind(expected)
+    .execute(&mut *c)
+    .await?;
+    if done.rows_affected() == 0 {
+        let actual: Option<i64> = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
+            .bind(user.id.as_str())
+            .fetch_optional(c)
+            .await?;
+        return Err(match actual {
+            None => StoreError::NotFound,
+            Some(actual) => StoreError::VersionMismatch { expected, actual },
+        });
+    }
+    let mut stored = user.clone();
+    stored.version = version;
+    Ok(stored)
+}
+
+pub(super) async fn delete(c: &mut Conn, id: &UserId) -> Result<(), StoreError> {
+    let done = sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id.as_str())
+        .execute(c)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub(super) async fn list(c: &mut Conn, q: &UserQuery) -> Result<Vec<User>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users u \
+         WHERE ($1 IS NULL OR connection = $1) \
+           AND ($2 IS NULL OR state = $2) \
+           AND ($3 IS NULL OR EXISTS (SELECT 1 FROM access_grants g \
+                                      WHERE g.user_id = u.id AND g.organization = $3)) \
+           AND ($4 IS NULL OR id > $4) \
+         ORDER BY id LIMIT $5"
+    );
+    sqlx::query_as::<_, UserRow>(&sql)
+        .bind(q.connection.as_ref().map(ConnectionId::as_str))
+        .bind(q.state.map(|s| s.as_str()))
+        .bind(q.organization.as_ref().map(|o| o.as_str()))
+        .bind(q.after.as_ref().map(UserId::as_str))
+        .bind(page_size(q.limit))
+        .fetch_all(c)
+        .await?
+        .into_iter()
+        .map(User::try_from)
+        .collect()
+}

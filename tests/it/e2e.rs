@@ -1,0 +1,324 @@
+//! End to end: the real `idp-sync` binary on port 0 with a temp SQLite file — probes,
+//! metrics, reload on SIGHUP (valid and invalid files), and a clean exit on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running daemon whose JSON log lines are collected from stderr.
+struct Daemon {
+    child: Child,
+    lines: mpsc::Receiver<serde_json::Value>,
+    seen: Vec<serde_json::Value>,
+    base: String,
+}
+
+impl Daemon {
+    fn start(config: &Path, cwd: &Path, env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_idp-sync"));
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(config)
+            .current_dir(cwd)
+            .env("IDP_SYNC_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start idp-sync");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let value = serde_json::from_str(&line)
+                    .unwrap_or_else(|_| serde_json::json!({ "raw": line }));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut daemon = Daemon {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+            base: String::new(),
+        };
+        let listening = daemon.wait_for(|l| l["message"] == "listening");
+        let addr = listening["addr"].as_str().expect("addr field").to_owned();
+        daemon.base = format!("http://{addr}");
+        daemon
+    }
+
+    /// Waits up to 15 s for a log line matching `pred`.
+    fn wait_for(&mut self, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        if let Some(hit) = self.seen.iter().find(|l| pred(l)) {
+            return hit.clone();
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = self.child.kill();
+        panic!("log line not seen; the daemon said:\n{:#?}", self.seen);
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let res = reqwest::get(format!("{}{path}", self.base))
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.text().await.expect("body"))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn minimal_config(db: &Path, orgs: &[&str]) -> String {
+    let mut text = format!(
+        r#"version = 1
+[server]
+listen = "127.0.0.1:0"
+public_url = "http://127.0.0.1:8080"
+[database]
+url = "sqlite://{}"
+"#,
+        db.display()
+    );
+    for org in orgs {
+        text.push_str(&format!(
+            "[[organizations]]\nslug = \"{org}\"\nname = \"{org}\"\n"
+        ));
+    }
+    text.push_str(
+        r#"[[connections]]
+id = "okta"
+kind = "okta"
+[connections.scim]
+token_env = "E2E_UNSET_SCIM_TOKEN"
+[[mappings]]
+connection = "okta"
+idp_group = "Engineering"
+role = "Editor"
+organizations = ["acme"]
+"#,
+    );
+    text
+}
+
+#[tokio::test]
+async fn serves_probes_reloads_and_stops_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("nested/dir/idp-sync.db");
+    let config = dir.path().join("idp-sync.toml");
+    std::fs::write(&config, minimal_config(&db, &["acme"])).expect("write config");
+
+    let mut daemon = Daemon::start(&config, dir.path(), &[]);
+    assert!(
+        db.exists(),
+        "the SQLite file and its directories are created"
+    );
+
+    let (status, body) = daemon.get("/healthz").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = daemon.get("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = daemon.get("/no-such-route").await;
+    assert_eq!(status, 404);
+    assert!(body.contains("NOT-FOUND"), "{body}");
+    let (status, metrics) = daemon.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("idp_sync_build_info"), "{metrics}");
+    assert!(
+        metrics.contains("idp_sync_http_requests_total"),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"route="/healthz""#), "{metrics}");
+    assert!(
+        metrics.contains("idp_sync_db_pool_connections"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("idp_sync_http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
+
+    // A changed valid file is applied on SIGHUP (or by the file watcher, whichever is first).
+    std::fs::write(&config, minimal_config(&db, &["acme", "globex"])).expect("rewrite");
+    daemon.signal("HUP");
+    daemon.wait_for(|l| l["message"] == "config.reloaded");
+
+    // An invalid file is refused; the daemon keeps serving on the old config.
+    std::fs::write(&config, "version = 1\n[server]\nlisten = 12\n").expect("break");
+    daemon.signal("HUP");
+    let refused = daemon.wait_for(|l| l["message"] == "config.reload_refused");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("server.listen"),
+        "{refused}"
+    );
+    let (status, _) = daemon.get("/readyz").await;
+    assert_eq!(status, 200);
+    let (_, metrics) = daemon.get("/metrics").await;
+    assert!(
+        metrics.contains(r#"idp_sync_config_reloads_total{result="applied"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"idp_sync_config_reloads_total{result="invalid"}"#),
+        "{metrics}"
+    );
+
+    // SIGTERM: a clean exit, well within 10 s.
+    let started = Instant::now();
+    daemon.signal("TERM");
+    let status = loop {
+        if let Some(status) = daemon.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "did not exit within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status:?}");
+    daemon.wait_for(|l| l["message"] == "stopped");
+
+    // The reloads are in the audit log, newest first, readable by the CLI.
+    std::fs::write(&config, minimal_config(&db, &["acme"])).expect("repair");
+    let out = Command::new(env!("CARGO_BIN_EXE_idp-sync"))
+        .args(["audit", "--json", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run audit");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kinds: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json line")["kind"].to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds.first().map(String::as_str),
+        Some("\"config.reload_refused\""),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.iter().any(|k| k == "\"config.reloaded\""),
+        "{kinds:?}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_idp-sync"))
+        .args(["users", "list", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run users list");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn example_config_serves_with_no_secrets_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}/example.db", dir.path().display());
+    let root = repo_root();
+    let daemon = Daemon::start(
+        &root.join("config/idp-sync.example.toml"),
+        &root,
+        &[
+            ("IDP_SYNC__SERVER__LISTEN", "127.0.0.1:0"),
+            ("IDP_SYNC__DATABASE__URL", db.as_str()),
+        ],
+    );
+    let (status, _) = daemon.get("/healthz").await;
+    assert_eq!(status, 200);
+    let (status, _) = daemon.get("/readyz").await;
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn check_config_names_every_broken_key_and_fails() {
+    let out = Command::new(env!("CARGO_BIN_EXE_idp-sync"))
+        .args(["check-config", "tests/fixtures/config/broken.toml"])
+        .current_dir(repo_root())
+        .output()
+        .expect("run check-config");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let problems = stderr.lines().filter(|l| l.contains(": ")).count();
+    assert!(problems >= 5, "expected every problem listed:\n{stderr}");
+
+    let ok = Command::new(env!("CARGO_BIN_EXE_idp-sync"))
+        .args(["check-config", "config/idp-sync.example.toml"])
+        .current_dir(repo_root())
+        .output()
+        .expect("run check-config");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    for sub in [
+        "serve",
+        "check-config",
+        "migrate",
+        "users list",
+        "users show",
+        "audit",
+    ] {
+        let mut args: Vec<&str> = sub.split(' ').collect();
+        args.push("--help");
+        let out = Command::new(env!("CARGO_BIN_EXE_idp-sync"))
+            .args(&args)
+            .output()
+            .expect("run --help");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{sub} --help failed");
+        assert!(
+            text.contains("Example"),
+            "{sub} --help has no example:\n{text}"
+        );
+    }
+}

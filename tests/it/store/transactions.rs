@@ -1,0 +1,165 @@
+//! One change, one transaction: all of it commits, or none of it.
+
+use super::{now, user};
+use crate::support::both_engines;
+use idp_sync::domain::{Access, AuditEvent, EventType, OutboxEvent, ResolvedAccess, UserState};
+use idp_sync::store::{AuditQuery, ConflictKind, OutboxQuery, Store, StoreError};
+use serde_json::json;
+use std::sync::Arc;
+
+fn access() -> ResolvedAccess {
+    let mut access = Access::new("Editor".into());
+    access.organizations.insert("acme".into());
+    ResolvedAccess {
+        organization_sources: [("acme".into(), Default::default())].into(),
+        access,
+        role_sources: Default::default(),
+        capped_from: None,
+    }
+}
+
+both_engines!(a_change_commits_everything_together);
+async fn a_change_commits_everything_together(store: Arc<dyn Store>) {
+    let u = user("ana@acme.com");
+    store.create_user(&u).await.unwrap();
+
+    // Read-modify-write in one transaction: user + access + audit + outbox.
+    let mut tx = store.begin().await.unwrap();
+    let mut current = tx.get_user_for_update(&u.id).await.unwrap().unwrap();
+    current.state = UserState::Invited;
+    let version = current.version;
+    let stored = tx.update_user(&current, version).await.unwrap();
+    tx.set_access(&u.id, &access(), now()).await.unwrap();
+    tx.append_audit(&AuditEvent::new("user.invited", "scim:okta", now()).about(&stored))
+        .await
+        .unwrap();
+    let event = OutboxEvent {
+        id: OutboxEvent::new_id(),
+        event_type: EventType::UserInvited,
+        user_id: Some(u.id.clone()),
+        occurred_at: now(),
+        payload: json!({}),
+    };
+    tx.enqueue_outbox_event(&event, &["email".into()])
+        .await
+        .unwrap();
+    // The transaction sees its own writes.
+    assert_eq!(
+        tx.get_user(&u.id).await.unwrap().map(|x| x.state),
+        Some(UserState::Invited)
+    );
+    tx.commit().await.unwrap();
+
+    assert_eq!(store.get_user(&u.id).await.unwrap().unwrap().version, 2);
+    assert!(store.get_access(&u.id).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .list_audit(&AuditQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_outbox_events(&OutboxQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+both_engines!(a_change_that_fails_halfway_leaves_nothing);
+async fn a_change_that_fails_halfway_leaves_nothing(store: Arc<dyn Store>) {
+    let taken = user("taken@acme.com");
+    store.create_user(&taken).await.unwrap();
+
+    let newcomer = user("new@acme.com");
+    let mut tx = store.begin().await.unwrap();
+    tx.create_user(&newcomer).await.unwrap();
+    tx.set_access(&newcomer.id, &access(), now()).await.unwrap();
+    tx.append_audit(&AuditEvent::new("user.invited", "scim:okta", now()).about(&newcomer))
+        .await
+        .unwrap();
+    let event = OutboxEvent {
+        id: OutboxEvent::new_id(),
+        event_type: EventType::UserInvited,
+        user_id: Some(newcomer.id.clone()),
+        occurred_at: now(),
+        payload: json!({}),
+    };
+    tx.enqueue_outbox_event(&event, &["email".into()])
+        .await
+        .unwrap();
+    // The last operation breaks a constraint.
+    let err = tx.create_user(&user("TAKEN@acme.com")).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict(ConflictKind::UserNameTaken)),
+        "{err:?}"
+    );
+    drop(tx);
+
+    assert!(store.get_user(&newcomer.id).await.unwrap().is_none());
+    assert!(store.get_access(&newcomer.id).await.unwrap().is_none());
+    assert!(
+        store
+            .list_audit(&AuditQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_outbox_events(&OutboxQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The store is usable afterwards (the writer was released).
+    store.create_user(&newcomer).await.unwrap();
+}
+
+both_engines!(explicit_rollback_discards);
+async fn explicit_rollback_discards(store: Arc<dyn Store>) {
+    let u = user("ana@acme.com");
+    let mut tx = store.begin().await.unwrap();
+    tx.create_user(&u).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert!(store.get_user(&u.id).await.unwrap().is_none());
+}
+
+both_engines!(concurrent_writers_do_not_deadlock);
+async fn concurrent_writers_do_not_deadlock(store: Arc<dyn Store>) {
+    let u = user("ana@acme.com");
+    store.create_user(&u).await.unwrap();
+    let g = super::group("Engineering");
+    store.create_group(&g).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        let gid = g.id.clone();
+        tasks.push(tokio::spawn(async move {
+            let member = user(&format!("m{i}@acme.com"));
+            let mut tx = store.begin().await?;
+            tx.create_user(&member).await?;
+            tx.add_group_members(&gid, std::slice::from_ref(&member.id))
+                .await?;
+            tx.append_audit(&AuditEvent::new("group.member_added", "test", now()))
+                .await?;
+            tx.commit().await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        store
+            .list_group_members(&g.id, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        8
+    );
+}

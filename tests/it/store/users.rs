@@ -1,0 +1,195 @@
+//! Users: round trips, lookups by every identity, versions, uniqueness, paging.
+
+use super::{now, okta, user};
+use crate::support::both_engines;
+use idp_sync::domain::{ConnectionId, UserId, UserState};
+use idp_sync::store::{ConflictKind, Store, StoreError, UserQuery};
+use serde_json::json;
+use std::sync::Arc;
+
+both_engines!(user_round_trips);
+async fn user_round_trips(store: Arc<dyn Store>) {
+    let mut u = user("Ana@Acme.com");
+    u.external_id = Some("00u1".into());
+    u.sso_subject = Some("sub-1".into());
+    u.display_name = Some("Ana Lima".into());
+    u.given_name = Some("Ana".into());
+    u.family_name = Some("Lima".into());
+    u.accepted_at = Some(now());
+    u.scim = json!({"userName": "Ana@Acme.com", "urn:ext": {"costCenter": "42"}});
+    store.create_user(&u).await.unwrap();
+
+    assert_eq!(store.get_user(&u.id).await.unwrap(), Some(u.clone()));
+    let by_name = store
+        .find_user_by_user_name(&okta(), "ana@acme.COM")
+        .await
+        .unwrap();
+    assert_eq!(by_name.as_ref().map(|x| &x.id), Some(&u.id));
+    let by_ext = store
+        .find_user_by_external_id(&okta(), "00u1")
+        .await
+        .unwrap();
+    assert_eq!(by_ext.map(|x| x.id), Some(u.id.clone()));
+    let by_sub = store
+        .find_user_by_sso_subject(&okta(), "sub-1")
+        .await
+        .unwrap();
+    assert_eq!(by_sub.map(|x| x.id), Some(u.id.clone()));
+    let other = ConnectionId::new("entra");
+    assert!(
+        store
+            .find_user_by_user_name(&other, "ana@acme.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .get_user(&UserId::new("nobody"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+both_engines!(update_checks_the_version);
+async fn update_checks_the_version(store: Arc<dyn Store>) {
+    let u = user("ana@acme.com");
+    store.create_user(&u).await.unwrap();
+
+    let mut changed = u.clone();
+    changed.state = UserState::Invited;
+    changed.display_name = Some("Ana".into());
+    changed.updated_at = now();
+    let stored = store.update_user(&changed, 1).await.unwrap();
+    assert_eq!(stored.version, 2);
+    assert_eq!(store.get_user(&u.id).await.unwrap(), Some(stored.clone()));
+
+    // A writer that read version 1 loses.
+    let err = store.update_user(&changed, 1).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::VersionMismatch {
+                expected: 1,
+                actual: 2
+            }
+        ),
+        "{err:?}"
+    );
+    let mut ghost = u.clone();
+    ghost.id = UserId::new("ghost");
+    assert!(matches!(
+        store.update_user(&ghost, 1).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+both_engines!(user_uniqueness_is_typed);
+async fn user_uniqueness_is_typed(store: Arc<dyn Store>) {
+    let mut u = user("ana@acme.com");
+    u.external_id = Some("00u1".into());
+    u.sso_subject = Some("sub-1".into());
+    store.create_user(&u).await.unwrap();
+
+    let conflict = |e: StoreError| match e {
+        StoreError::Conflict(kind) => kind,
+        other => panic!("expected a conflict, got {other:?}"),
+    };
+    // userName is unique per connection, case-insensitively (Unicode too).
+    let err = store.create_user(&user("ANA@ACME.COM")).await.unwrap_err();
+    assert_eq!(conflict(err), ConflictKind::UserNameTaken);
+
+    let mut same_ext = user("other@acme.com");
+    same_ext.external_id = Some("00u1".into());
+    let err = store.create_user(&same_ext).await.unwrap_err();
+    assert_eq!(conflict(err), ConflictKind::ExternalIdTaken);
+
+    let mut same_sub = user("third@acme.com");
+    same_sub.sso_subject = Some("sub-1".into());
+    let err = store.create_user(&same_sub).await.unwrap_err();
+    assert_eq!(conflict(err), ConflictKind::SsoSubjectTaken);
+
+    let mut same_id = user("fourth@acme.com");
+    same_id.id = u.id.clone();
+    let err = store.create_user(&same_id).await.unwrap_err();
+    assert_eq!(conflict(err), ConflictKind::UserIdTaken);
+
+    // Renaming into a taken name is a conflict too.
+    let mut renamed = user("fifth@acme.com");
+    store.create_user(&renamed).await.unwrap();
+    renamed.user_name = "Ana@Acme.Com".into();
+    let err = store.update_user(&renamed, 1).await.unwrap_err();
+    assert_eq!(conflict(err), ConflictKind::UserNameTaken);
+
+    // Unicode case folding is the same on both engines.
+    store.create_user(&user("ÉLODIE@acme.com")).await.unwrap();
+    let err = store
+        .create_user(&user("élodie@acme.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(conflict(err), ConflictKind::UserNameTaken);
+
+    // Another connection may use all of them; several users may lack an externalId.
+    let mut elsewhere = u.clone();
+    elsewhere.id = UserId::generate();
+    elsewhere.connection = ConnectionId::new("entra");
+    store.create_user(&elsewhere).await.unwrap();
+    store.create_user(&user("no-ext-1@acme.com")).await.unwrap();
+    store.create_user(&user("no-ext-2@acme.com")).await.unwrap();
+}
+
+both_engines!(delete_and_list_users);
+async fn delete_and_list_users(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut u = user(&format!("user{i}@acme.com"));
+        if i % 2 == 0 {
+            u.state = UserState::Active;
+        }
+        store.create_user(&u).await.unwrap();
+        ids.push(u.id);
+    }
+    let mut elsewhere = user("x@acme.com");
+    elsewhere.connection = ConnectionId::new("entra");
+    store.create_user(&elsewhere).await.unwrap();
+    ids.sort();
+
+    let query = |after: Option<UserId>| UserQuery {
+        connection: Some(okta()),
+        after,
+        limit: 2,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_users(&query(after.clone())).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|u| u.id.clone());
+        seen.extend(page.into_iter().map(|u| u.id));
+    }
+    assert_eq!(seen, ids);
+
+    let active = store
+        .list_users(&UserQuery {
+            state: Some(UserState::Active),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(active.len(), 3);
+    assert_eq!(
+        store.list_users(&UserQuery::default()).await.unwrap().len(),
+        6
+    );
+
+    store.delete_user(&ids[0]).await.unwrap();
+    assert!(store.get_user(&ids[0]).await.unwrap().is_none());
+    assert!(matches!(
+        store.delete_user(&ids[0]).await,
+        Err(StoreError::NotFound)
+    ));
+}

@@ -11,3 +11,4 @@
 //! → [`app`] (the CLI commands `main` dispatches to).
 
 pub mod domain;
+pub mod scim;

@@ -279,3 +279,6 @@ impl fmt::Display for Filter {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;

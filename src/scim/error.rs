@@ -233,10 +233,11 @@ impl ScimError {
     }
 
     /// The RFC 7644 §3.12 body. `status` is a string, as the RFC's examples have it; the
-    /// stable code leads the detail so it reaches the IdP's logs.
+    /// stable code leads the detail so it reaches the IdP's logs, and the position is
+    /// counted from 1 there, as people count.
     pub fn to_json(&self) -> Value {
         let detail = match self.position {
-            Some(pos) => format!("{}: {} (at character {pos})", self.code, self.detail),
+            Some(pos) => format!("{}: {} (at character {})", self.code, self.detail, pos + 1),
             None => format!("{}: {}", self.code, self.detail),
         };
         let mut body = json!({
@@ -264,7 +265,7 @@ mod tests {
                 "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
                 "status": "400",
                 "scimType": "invalidFilter",
-                "detail": "SCIM-FILTER-004: expected an operator (at character 9)",
+                "detail": "SCIM-FILTER-004: expected an operator (at character 10)",
             })
         );
     }

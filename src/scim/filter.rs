@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! FILTER    = orExp
-//! orExp     = andExp *("or" andExp)          ; left-associative, and binds tighter than or
+//! orExp     = andExp *("or" andExp)          ; and binds tighter than or
 //! andExp    = unary *("and" unary)
 //! unary     = "not" "(" FILTER ")" / "(" FILTER ")" / attrExp / valuePath
 //! valuePath = attrPath "[" valFilter "]"     ; valFilter: FILTER over sub-attributes, no nested [ ]
@@ -20,6 +20,9 @@
 //! [`MAX_FILTER_LEN`] bytes and parentheses, `not` and brackets nest at most [`MAX_DEPTH`]
 //! levels; every failure is a [`ScimError`] with `scimType` `invalidFilter` and a position.
 //!
+//! `and`/`or` chains are stored flat (see [`Filter`]), so no chain, however long, makes the
+//! tree deep.
+//!
 //! Printing ([`fmt::Display`]) gives a canonical form: lowercase keywords, one space between
 //! tokens, parentheses only where precedence needs them, JSON-escaped strings; parsing the
 //! printed text gives back the same tree.
@@ -33,8 +36,8 @@ use std::fmt;
 
 pub use eval::{matches, validate};
 
-/// Longest filter (in bytes) the parser reads. Long enough for a `.search` that lists a
-/// hundred ids joined by `or`; short enough that the tree's depth stays harmless.
+/// Longest filter (in bytes) the parser reads: enough for a `.search` that lists a hundred
+/// ids joined by `or`.
 pub const MAX_FILTER_LEN: usize = 8 * 1024;
 
 /// Deepest nesting of parentheses, `not (…)` and `[…]` the parser accepts.
@@ -194,8 +197,14 @@ impl fmt::Display for CompValue {
     }
 }
 
-/// A parsed filter. `and`/`or` chains are left-nested: `a and b and c` is
-/// `And(And(a, b), c)`.
+/// A parsed filter.
+///
+/// `and` and `or` chains are flat: `a and b and c` is `And([a, b, c])`, so the tree's depth
+/// follows the nesting of parentheses (bounded by [`MAX_DEPTH`]), not the length of a chain,
+/// and everything that walks it (printing, evaluation, SQL translation, drop) recurses only
+/// that deep. Parentheses the client wrote around a same-operator chain are kept:
+/// `a and (b and c)` is `And([a, And([b, c])])`. `And` and `Or` have at least two operands
+/// (the parser and the builders [`Filter::and`]/[`Filter::or`] never make fewer).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Filter {
     /// `attr pr`
@@ -208,8 +217,8 @@ pub enum Filter {
     },
     /// `not (filter)`
     Not(Box<Filter>),
-    And(Box<Filter>, Box<Filter>),
-    Or(Box<Filter>, Box<Filter>),
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
     /// `attr[filter]`: some value of the multi-valued `attr` matches `filter`, whose
     /// attribute paths name sub-attributes of `attr`.
     ValuePath {
@@ -228,12 +237,27 @@ impl Filter {
         Self::Compare { attr, op, value }
     }
 
+    /// `self and other`, as the parser reads it: an `And` on the left is extended, so
+    /// `a.and(b).and(c)` is `a and b and c`, while `a.and(b.and(c))` is `a and (b and c)`.
     pub fn and(self, other: Filter) -> Self {
-        Self::And(Box::new(self), Box::new(other))
+        match self {
+            Self::And(mut operands) => {
+                operands.push(other);
+                Self::And(operands)
+            }
+            first => Self::And(vec![first, other]),
+        }
     }
 
+    /// `self or other`; an `Or` on the left is extended (see [`Filter::and`]).
     pub fn or(self, other: Filter) -> Self {
-        Self::Or(Box::new(self), Box::new(other))
+        match self {
+            Self::Or(mut operands) => {
+                operands.push(other);
+                Self::Or(operands)
+            }
+            first => Self::Or(vec![first, other]),
+        }
     }
 
     #[allow(clippy::should_implement_trait)] // `!` on a filter would read oddly.
@@ -249,12 +273,24 @@ impl std::str::FromStr for Filter {
     }
 }
 
-fn write_operand(f: &mut fmt::Formatter<'_>, operand: &Filter, parens: bool) -> fmt::Result {
-    if parens {
-        write!(f, "({operand})")
-    } else {
-        write!(f, "{operand}")
+/// Writes `operands` joined by `keyword`, parenthesising those `needs_parens` selects.
+fn write_chain(
+    f: &mut fmt::Formatter<'_>,
+    operands: &[Filter],
+    keyword: &str,
+    needs_parens: fn(&Filter) -> bool,
+) -> fmt::Result {
+    for (i, operand) in operands.iter().enumerate() {
+        if i > 0 {
+            write!(f, " {keyword} ")?;
+        }
+        if needs_parens(operand) {
+            write!(f, "({operand})")?;
+        } else {
+            write!(f, "{operand}")?;
+        }
     }
+    Ok(())
 }
 
 impl fmt::Display for Filter {
@@ -263,15 +299,12 @@ impl fmt::Display for Filter {
             Self::Present(attr) => write!(f, "{attr} pr"),
             Self::Compare { attr, op, value } => write!(f, "{attr} {op} {value}"),
             Self::Not(inner) => write!(f, "not ({inner})"),
-            Self::And(l, r) => {
-                write_operand(f, l, matches!(**l, Self::Or(..)))?;
-                f.write_str(" and ")?;
-                write_operand(f, r, matches!(**r, Self::Or(..) | Self::And(..)))
-            }
-            Self::Or(l, r) => {
-                write!(f, "{l} or ")?;
-                write_operand(f, r, matches!(**r, Self::Or(..)))
-            }
+            // `and` binds tighter than `or`; a chain inside a chain of the same operator
+            // came from parentheses and keeps them.
+            Self::And(operands) => write_chain(f, operands, "and", |o| {
+                matches!(o, Self::And(_) | Self::Or(_))
+            }),
+            Self::Or(operands) => write_chain(f, operands, "or", |o| matches!(o, Self::Or(_))),
             Self::ValuePath { attr, filter } => write!(f, "{attr}[{filter}]"),
         }
     }

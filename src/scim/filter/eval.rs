@@ -66,8 +66,8 @@ fn eval(
             }
         }
         Filter::Not(inner) => !eval(inner, scope, parent, schema),
-        Filter::And(l, r) => eval(l, scope, parent, schema) && eval(r, scope, parent, schema),
-        Filter::Or(l, r) => eval(l, scope, parent, schema) || eval(r, scope, parent, schema),
+        Filter::And(operands) => operands.iter().all(|f| eval(f, scope, parent, schema)),
+        Filter::Or(operands) => operands.iter().any(|f| eval(f, scope, parent, schema)),
         Filter::ValuePath { attr, filter } => {
             let absolute = absolute_path(attr, parent);
             values(scope, attr, parent.is_some())
@@ -235,9 +235,8 @@ fn check(
             check_compare(&absolute, *op, value, schema.kind(&absolute))
         }
         Filter::Not(inner) => check(inner, parent, schema),
-        Filter::And(l, r) | Filter::Or(l, r) => {
-            check(l, parent, schema)?;
-            check(r, parent, schema)
+        Filter::And(operands) | Filter::Or(operands) => {
+            operands.iter().try_for_each(|f| check(f, parent, schema))
         }
         Filter::ValuePath { attr, filter } => {
             let absolute = absolute_path(attr, parent);

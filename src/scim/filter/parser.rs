@@ -1,7 +1,8 @@
 //! Recursive-descent parser for filters, shared with PATCH paths ([`crate::scim::path`]).
 //!
 //! Recursion happens only through [`Parser::nested`], which counts depth, so the stack is
-//! bounded by [`MAX_DEPTH`] whatever the input. `and`/`or` chains are loops, not recursion.
+//! bounded by [`MAX_DEPTH`] whatever the input. `and`/`or` chains are loops, not recursion,
+//! and make flat nodes.
 
 use super::{AttrPath, CompValue, CompareOp, Filter, MAX_DEPTH, MAX_FILTER_LEN};
 use crate::scim::error::{ErrorCode, ScimError, ScimType};
@@ -180,23 +181,29 @@ impl<'a> Parser<'a> {
 
     /// `orExp`. `in_brackets`: inside `attr[...]`, where paths are bare sub-attribute names.
     pub(crate) fn filter(&mut self, in_brackets: bool) -> Result<Filter, ScimError> {
-        let mut left = self.and_exp(in_brackets)?;
+        let mut operands = vec![self.and_exp(in_brackets)?];
         while self.at_keyword("or") {
             self.bump();
-            let right = self.and_exp(in_brackets)?;
-            left = Filter::Or(Box::new(left), Box::new(right));
+            operands.push(self.and_exp(in_brackets)?);
         }
-        Ok(left)
+        Ok(if operands.len() == 1 {
+            operands.remove(0)
+        } else {
+            Filter::Or(operands)
+        })
     }
 
     fn and_exp(&mut self, in_brackets: bool) -> Result<Filter, ScimError> {
-        let mut left = self.unary(in_brackets)?;
+        let mut operands = vec![self.unary(in_brackets)?];
         while self.at_keyword("and") {
             self.bump();
-            let right = self.unary(in_brackets)?;
-            left = Filter::And(Box::new(left), Box::new(right));
+            operands.push(self.unary(in_brackets)?);
         }
-        Ok(left)
+        Ok(if operands.len() == 1 {
+            operands.remove(0)
+        } else {
+            Filter::And(operands)
+        })
     }
 
     fn at_keyword(&self, keyword: &str) -> bool {

@@ -401,3 +401,33 @@ fn validation_refuses_type_errors() {
         validate(&parse(text), &CoreSchema).unwrap_or_else(|e| panic!("{text}: {e}"));
     }
 }
+
+#[test]
+fn longest_chains_fit_a_small_stack() {
+    // A chain of ~1,000 operands is one flat node, so printing, checking, evaluating and
+    // dropping it need little stack (a binary tree would recurse 1,000 levels deep).
+    let unit = "a pr or ";
+    let chain = format!("{}a pr", unit.repeat((MAX_FILTER_LEN - 4) / unit.len()));
+    let worker = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let f = parse(&chain);
+            let printed = f.to_string();
+            assert_eq!(printed, chain);
+            validate(&f, &CoreSchema).unwrap();
+            assert!(!matches(&f, &json!({}), &CoreSchema));
+            drop(f);
+            // The deepest tree the nesting limit allows: 16 × `not (… and (… or …`.
+            let unit = "not (a pr and (b pr or ";
+            let nested = format!(
+                "{}c pr{}",
+                unit.repeat(MAX_DEPTH / 2),
+                "))".repeat(MAX_DEPTH / 2)
+            );
+            let f = parse(&nested);
+            assert_eq!(parse(&f.to_string()), f);
+            validate(&f, &CoreSchema).unwrap();
+            assert!(matches(&f, &json!({}), &CoreSchema));
+        });
+    worker.unwrap().join().unwrap();
+}

@@ -10,15 +10,15 @@
 //! - `pr`: present and not null, not `""`, not `[]`, not an object without present members;
 //! - strings compare case-insensitively (Unicode lowercase) unless the schema says
 //!   `caseExact`; `gt`/`lt` on strings are lexicographic on those forms;
-//! - dateTime values compare as instants (RFC 3339); a dateTime that does not parse is
-//!   compared as text;
+//! - dateTime values compare as instants (RFC 3339; without an offset, UTC); a dateTime
+//!   that does not parse is compared as text;
 //! - a value whose JSON type does not fit the comparison (a string where a number is
 //!   expected) does not match. [`validate`] refuses such filters up front.
 
 use super::{AttrPath, CORE_SCHEMA_PREFIX, CompValue, CompareOp, Filter};
 use crate::scim::error::{ErrorCode, ScimError};
 use crate::scim::schema::{AttrKind, AttributeSchema};
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, NaiveDateTime};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
@@ -212,8 +212,13 @@ fn ordering_matches(op: CompareOp, ord: Ordering) -> bool {
     }
 }
 
+/// An RFC 3339 instant; xsd:dateTime also allows leaving out the offset, read as UTC.
 fn parse_instant(text: &str) -> Option<DateTime<FixedOffset>> {
-    DateTime::parse_from_rfc3339(text).ok()
+    DateTime::parse_from_rfc3339(text).ok().or_else(|| {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+            .ok()
+            .map(|naive| naive.and_utc().fixed_offset())
+    })
 }
 
 /// Refuses filters whose operators or values do not fit the attributes' types: ordering on

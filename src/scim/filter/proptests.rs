@@ -240,6 +240,12 @@ proptest! {
     }
 
     #[test]
+    fn checking_and_evaluating_never_panic(f in filter(), r in resource()) {
+        let _ = validate(&f, &CoreSchema);
+        let _ = matches(&f, &r, &CoreSchema);
+    }
+
+    #[test]
     fn not_negates(f in resource_filter(), r in resource()) {
         prop_assert_eq!(matches(&f.clone().not(), &r, &CoreSchema), !matches(&f, &r, &CoreSchema));
     }

@@ -330,6 +330,8 @@ fn evaluation_semantics() {
     assert!(hit(r#"meta.lastModified eq "2024-03-01T09:00:00Z""#, &u));
     assert!(hit(r#"meta.lastModified lt "2024-03-01T09:00:01Z""#, &u));
     assert!(!hit(r#"meta.lastModified gt "2024-03-01T09:00:00Z""#, &u));
+    assert!(hit(r#"meta.lastModified eq "2024-03-01T09:00:00.000""#, &u));
+    assert!(hit(r#"meta.lastModified ge "2024-03-01T09:00:00""#, &u));
     // Case-insensitive names in the resource too.
     assert!(hit(
         r#"USERNAME eq "ANA@ACME.COM""#,

@@ -14,6 +14,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod scim;
 pub mod sso;
 pub mod store;
 pub mod telemetry;

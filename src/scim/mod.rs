@@ -6,6 +6,7 @@
 //! response, and the store translates a [`Filter`] into SQL, property-tested against
 //! [`filter::matches`]. Only serde_json (values) and chrono (dateTime comparison) are used.
 
+pub mod definitions;
 pub mod error;
 pub mod filter;
 mod lexer;

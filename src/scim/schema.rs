@@ -2,9 +2,12 @@
 //! comparison is case-sensitive (`caseExact`), behind the small [`AttributeSchema`] trait.
 //!
 //! [`CoreSchema`] answers for the User, Group and enterprise User attributes of RFC 7643
-//! §4 and §8.7; attributes it does not know are case-insensitive strings, which is how an
+//! §4 and §8.7, from [`super::definitions`]; attributes it does not know are case-insensitive strings, which is how an
 //! unknown attribute in a filter behaves (it simply has no value to match).
 
+use super::definitions::{
+    AttributeDef, COMMON, ENTERPRISE_USER, GROUP, SCHEMAS, SchemaDef, USER, is_core_urn,
+};
 use super::filter::AttrPath;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -33,69 +36,42 @@ pub trait AttributeSchema {
     fn kind(&self, path: &AttrPath) -> AttrKind;
 }
 
-/// The standard attributes of Users, Groups and the enterprise User extension.
+/// The standard attributes of Users, Groups and the enterprise User extension, answered
+/// from [`super::definitions`] (the one source of truth).
+///
+/// It serves filters on either resource type, so a path without a schema URN is looked up
+/// in the common and User attributes, then the Group's, then the enterprise extension's
+/// (so `manager.$ref` still reads as a reference); a path with a URN only in that schema.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CoreSchema;
 
-/// `(normalized name, kind, caseExact)`; anything missing is a case-insensitive string.
-const CORE_ATTRIBUTES: &[(&str, AttrKind, bool)] = {
-    use AttrKind::*;
-    &[
-        ("id", String, true),
-        ("externalid", String, true),
-        ("active", Boolean, false),
-        ("password", String, true),
-        ("profileurl", Reference, false),
-        ("name", Complex, false),
-        ("emails", Complex, false),
-        ("emails.primary", Boolean, false),
-        ("phonenumbers", Complex, false),
-        ("phonenumbers.primary", Boolean, false),
-        ("ims", Complex, false),
-        ("ims.primary", Boolean, false),
-        ("photos", Complex, false),
-        ("photos.value", Reference, false),
-        ("photos.primary", Boolean, false),
-        ("addresses", Complex, false),
-        ("addresses.primary", Boolean, false),
-        ("groups", Complex, false),
-        ("groups.$ref", Reference, false),
-        ("entitlements", Complex, false),
-        ("entitlements.primary", Boolean, false),
-        ("roles", Complex, false),
-        ("roles.primary", Boolean, false),
-        ("x509certificates", Complex, false),
-        ("x509certificates.value", Binary, true),
-        ("x509certificates.primary", Boolean, false),
-        ("members", Complex, false),
-        ("members.$ref", Reference, false),
-        ("manager", Complex, false),
-        ("manager.$ref", Reference, false),
-        ("meta", Complex, false),
-        ("meta.created", DateTime, false),
-        ("meta.lastmodified", DateTime, false),
-        ("meta.location", Reference, true),
-        ("meta.version", String, true),
-        ("meta.resourcetype", String, true),
-    ]
-};
-
 impl CoreSchema {
-    fn lookup(path: &AttrPath) -> Option<(AttrKind, bool)> {
-        let key = path.normalized_name();
-        CORE_ATTRIBUTES
-            .iter()
-            .find(|(name, ..)| *name == key)
-            .map(|&(_, kind, exact)| (kind, exact))
+    fn lookup(path: &AttrPath) -> Option<&'static AttributeDef> {
+        let find = |schema: &SchemaDef| {
+            let top = schema.attribute(&path.name)?;
+            match &path.sub_attr {
+                Some(sub) => top.sub_attribute(sub),
+                None => Some(top),
+            }
+        };
+        match &path.schema {
+            Some(urn) => SCHEMAS
+                .iter()
+                .find(|s| s.id.eq_ignore_ascii_case(urn))
+                .and_then(|s| find(s).or_else(|| find(&COMMON).filter(|_| is_core_urn(urn)))),
+            None => [&COMMON, &USER, &GROUP, &ENTERPRISE_USER]
+                .into_iter()
+                .find_map(find),
+        }
     }
 }
 
 impl AttributeSchema for CoreSchema {
     fn case_exact(&self, path: &AttrPath) -> bool {
-        Self::lookup(path).is_some_and(|(_, exact)| exact)
+        Self::lookup(path).is_some_and(|d| d.case_exact)
     }
     fn kind(&self, path: &AttrPath) -> AttrKind {
-        Self::lookup(path).map_or(AttrKind::String, |(kind, _)| kind)
+        Self::lookup(path).map_or(AttrKind::String, |d| d.kind)
     }
 }
 
@@ -114,5 +90,26 @@ mod tests {
         assert!(s.case_exact(&AttrPath::new("externalId")));
         assert!(!s.case_exact(&AttrPath::new("userName")));
         assert_eq!(s.kind(&AttrPath::new("somethingElse")), AttrKind::String);
+        assert_eq!(
+            s.kind(&AttrPath::with_sub("members", "$ref")),
+            AttrKind::Reference
+        );
+        assert_eq!(
+            s.kind(&AttrPath::with_sub("manager", "$ref")),
+            AttrKind::Reference
+        );
+        assert!(s.case_exact(&AttrPath::with_sub("x509Certificates", "value")));
+        let dept = AttrPath {
+            schema: Some(ENTERPRISE_USER_SCHEMA.to_ascii_uppercase()),
+            name: "department".into(),
+            sub_attr: None,
+        };
+        assert_eq!(s.kind(&dept), AttrKind::String);
+        let core_meta = AttrPath {
+            schema: Some(GROUP_SCHEMA.into()),
+            name: "meta".into(),
+            sub_attr: Some("created".into()),
+        };
+        assert_eq!(s.kind(&core_meta), AttrKind::DateTime);
     }
 }

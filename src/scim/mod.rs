@@ -11,6 +11,7 @@ pub mod error;
 pub mod filter;
 mod lexer;
 pub mod path;
+pub mod projection;
 pub mod schema;
 
 pub use error::{ErrorCode, ScimError, ScimType};

@@ -9,6 +9,7 @@
 pub mod definitions;
 pub mod error;
 pub mod filter;
+pub mod list;
 mod lexer;
 pub mod path;
 pub mod projection;

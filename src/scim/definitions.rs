@@ -535,8 +535,7 @@ pub const GROUP: SchemaDef = SchemaDef {
                 AttributeDef::string("value", "The member's id.").mutability(Mutability::Immutable),
                 AttributeDef::reference("$ref", "The member's URI.", USER_OR_GROUP)
                     .mutability(Mutability::Immutable),
-                AttributeDef::string("display", "The member's display name.")
-                    .mutability(Mutability::ReadOnly),
+                AttributeDef::string("display", "The member's display name."),
                 AttributeDef::string("type", "User or Group.")
                     .canonical(USER_OR_GROUP)
                     .mutability(Mutability::Immutable),

@@ -9,10 +9,11 @@
 pub mod definitions;
 pub mod error;
 pub mod filter;
-pub mod list;
 mod lexer;
+pub mod list;
 pub mod path;
 pub mod projection;
+pub mod resource;
 pub mod schema;
 
 pub use error::{ErrorCode, ScimError, ScimType};

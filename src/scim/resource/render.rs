@@ -1,0 +1,137 @@
+//! Stored rows to response bodies: the stored resource, without what must not be returned
+//! (`writeOnly`, `returned: never`) or what only the server may say (`readOnly`), plus the
+//! server's own attributes: `id`, the typed columns, `groups` / `members`, `schemas` and
+//! `meta`. Projection ([`crate::scim::projection`]) is applied afterwards by the caller.
+
+use super::etag::etag;
+use super::normalize::is_urn;
+use crate::domain::entities::{IdpGroup, User};
+use crate::domain::ids::{GroupId, UserId};
+use crate::scim::definitions::{Mutability, ResourceType, Returned};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+
+/// A User as `GET /Users/{id}` returns it. `groups` are the user's direct groups as
+/// `(id, displayName)`; `base_url` ends before `/Users` (`https://host/scim/v2`).
+pub fn render_user(user: &User, groups: &[(GroupId, String)], base_url: &str) -> Value {
+    let mut out = stored(&user.scim, ResourceType::User);
+    let base = base_url.trim_end_matches('/');
+    out.insert("id".into(), Value::from(user.id.as_str()));
+    set_optional(&mut out, "externalId", user.external_id.as_deref());
+    out.insert("userName".into(), Value::from(user.user_name.as_str()));
+    out.insert("active".into(), Value::Bool(user.active));
+    if !groups.is_empty() {
+        let groups = groups
+            .iter()
+            .map(|(id, display)| {
+                json!({
+                    "value": id.as_str(),
+                    "$ref": format!("{base}/Groups/{id}"),
+                    "display": display,
+                    "type": "direct",
+                })
+            })
+            .collect();
+        out.insert("groups".into(), Value::Array(groups));
+    }
+    finish(
+        out,
+        ResourceType::User,
+        user.id.as_str(),
+        Times(user.created_at, user.updated_at),
+        user.version,
+        base,
+    )
+}
+
+/// A Group as `GET /Groups/{id}` returns it. `members` are `(user id, display)`; `None`
+/// when they were not loaded (excluded by the request), which leaves `members` out.
+pub fn render_group(
+    group: &IdpGroup,
+    members: Option<&[(UserId, String)]>,
+    base_url: &str,
+) -> Value {
+    let mut out = stored(&Value::Null, ResourceType::Group);
+    let base = base_url.trim_end_matches('/');
+    out.insert("id".into(), Value::from(group.id.as_str()));
+    set_optional(&mut out, "externalId", group.external_id.as_deref());
+    out.insert(
+        "displayName".into(),
+        Value::from(group.display_name.as_str()),
+    );
+    if let Some(members) = members {
+        let members = members
+            .iter()
+            .map(|(id, display)| {
+                json!({
+                    "value": id.as_str(),
+                    "$ref": format!("{base}/Users/{id}"),
+                    "display": display,
+                    "type": "User",
+                })
+            })
+            .collect();
+        out.insert("members".into(), Value::Array(members));
+    }
+    finish(
+        out,
+        ResourceType::Group,
+        group.id.as_str(),
+        Times(group.created_at, group.updated_at),
+        group.version,
+        base,
+    )
+}
+
+struct Times(DateTime<Utc>, DateTime<Utc>);
+
+/// The stored JSON without what the server owns or never returns.
+fn stored(scim: &Value, resource_type: ResourceType) -> Map<String, Value> {
+    let def = resource_type.def();
+    let mut out = scim.as_object().cloned().unwrap_or_default();
+    out.retain(|key, _| {
+        key != "schemas"
+            && def.top_level(None, key).is_none_or(|d| {
+                d.mutability != Mutability::ReadOnly
+                    && d.mutability != Mutability::WriteOnly
+                    && d.returned != Returned::Never
+            })
+    });
+    out
+}
+
+fn set_optional(out: &mut Map<String, Value>, key: &str, value: Option<&str>) {
+    match value {
+        Some(v) => out.insert(key.to_owned(), Value::from(v)),
+        None => out.remove(key),
+    };
+}
+
+fn finish(
+    mut out: Map<String, Value>,
+    resource_type: ResourceType,
+    id: &str,
+    Times(created, modified): Times,
+    version: i64,
+    base: &str,
+) -> Value {
+    let mut schemas = vec![Value::from(resource_type.schema_urn())];
+    schemas.extend(
+        out.keys()
+            .filter(|k| is_urn(k) && out.get(*k).is_some_and(Value::is_object))
+            .map(|k| Value::from(k.as_str())),
+    );
+    out.insert("schemas".into(), Value::Array(schemas));
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    out.insert(
+        "meta".into(),
+        json!({
+            "resourceType": resource_type.name(),
+            "created": time(created),
+            "lastModified": time(modified),
+            "location": format!("{base}{}/{id}", resource_type.endpoint()),
+            "version": etag(version),
+        }),
+    );
+    Value::Object(out)
+}

@@ -7,6 +7,7 @@
 //! [`filter::matches`]. Only serde_json (values) and chrono (dateTime comparison) are used.
 
 pub mod definitions;
+pub mod discovery;
 pub mod error;
 pub mod filter;
 mod lexer;

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod filter;
 mod lexer;
+pub mod patch;
 pub mod path;
 pub mod schema;
 

@@ -36,8 +36,8 @@ pub(super) fn value_error(detail: impl Into<String>) -> ScimError {
 }
 
 /// Brings a value a client sent for `path` to the attribute's type: `"True"`/`"False"` (any
-/// case) become booleans where the schema says boolean, a scalar where a complex value is
-/// expected becomes `{"value": scalar}`, and sub-attributes of a complex value are coerced
+/// case) become booleans where the schema says boolean, a scalar where a complex value with
+/// a `value` sub-attribute is expected becomes `{"value": scalar}`, and sub-attributes of a complex value are coerced
 /// in turn. A value that cannot be the attribute's type is `invalidValue`.
 pub(super) fn coerce(
     value: Value,
@@ -68,6 +68,16 @@ pub(super) fn coerce(
             }
             Value::Array(_) => Err(value_error(format!("`{path}` takes an object, not a list"))),
             Value::Null => Ok(Value::Null),
+            // `name` and `meta` have no `value` sub-attribute for a scalar to stand for.
+            scalar
+                if ["name", "meta"]
+                    .iter()
+                    .any(|n| path.name.eq_ignore_ascii_case(n)) =>
+            {
+                Err(value_error(format!(
+                    "`{path}` takes an object of sub-attributes, not {scalar}"
+                )))
+            }
             scalar => {
                 let mut out = Map::new();
                 out.insert("value".to_owned(), scalar);

@@ -509,12 +509,14 @@ fn value_type_errors() {
     assert_eq!(err.scim_type(), Some(ScimType::InvalidValue), "{err}");
     let err = patch(&user(), json!([{"op": "replace", "value": "active"}])).unwrap_err();
     assert_eq!(err.scim_type(), Some(ScimType::InvalidValue), "{err}");
-    let err = patch(
-        &user(),
-        json!([{"op": "add", "path": "name", "value": [1]}]),
-    )
-    .unwrap_err();
-    assert_eq!(err.scim_type(), Some(ScimType::InvalidValue), "{err}");
+    for bad in [json!([1]), json!("Ana Lima")] {
+        let err = patch(
+            &user(),
+            json!([{"op": "add", "path": "name", "value": bad}]),
+        )
+        .unwrap_err();
+        assert_eq!(err.scim_type(), Some(ScimType::InvalidValue), "{err}");
+    }
     let err = patch(
         &user(),
         json!([{"op": "replace", "path": "userName[value eq \"x\"]", "value": "y"}]),

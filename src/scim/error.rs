@@ -105,6 +105,20 @@ pub enum ErrorCode {
     Sensitive,
     /// The resource does not exist.
     NotFound,
+    /// A PATCH body whose `schemas` does not name the PatchOp message.
+    PatchSchema,
+    /// A PATCH body without a non-empty `Operations` list.
+    PatchOperations,
+    /// A PATCH operation that is not an object with a known `op` (add, remove, replace).
+    PatchOp,
+    /// A PATCH `value` missing, or of a shape the operation and attribute cannot take.
+    PatchValue,
+    /// A `members[...]` filter other than `value eq "id"` joined by `or`.
+    PatchMemberFilter,
+    /// More than one value of a multi-valued attribute would be `primary`.
+    PatchPrimary,
+    /// A PATCH that would remove or empty a required attribute (e.g. `userName`).
+    PatchRequired,
 }
 
 impl ErrorCode {
@@ -132,6 +146,13 @@ impl ErrorCode {
             Self::Version => "SCIM-VERSION",
             Self::Sensitive => "SCIM-SENSITIVE",
             Self::NotFound => "SCIM-NOT-FOUND",
+            Self::PatchSchema => "SCIM-PATCH-001",
+            Self::PatchOperations => "SCIM-PATCH-002",
+            Self::PatchOp => "SCIM-PATCH-003",
+            Self::PatchValue => "SCIM-PATCH-004",
+            Self::PatchMemberFilter => "SCIM-PATCH-005",
+            Self::PatchPrimary => "SCIM-PATCH-006",
+            Self::PatchRequired => "SCIM-PATCH-007",
         }
     }
 }
@@ -213,6 +234,13 @@ impl ScimError {
             detail: detail.into(),
             position: None,
         }
+    }
+
+    /// Says where the problem is, e.g. `Operations[2] (remove members)`, before the detail.
+    #[must_use]
+    pub fn context(mut self, prefix: impl fmt::Display) -> Self {
+        self.detail = format!("{prefix}: {}", self.detail);
+        self
     }
 
     pub fn status(&self) -> u16 {

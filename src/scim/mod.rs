@@ -12,6 +12,7 @@ pub mod error;
 pub mod filter;
 mod lexer;
 pub mod list;
+pub mod patch;
 pub mod path;
 pub mod projection;
 pub mod resource;

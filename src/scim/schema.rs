@@ -1,5 +1,7 @@
-//! What filters need to know about attributes: their type ([`AttrKind`]) and whether string
-//! comparison is case-sensitive (`caseExact`), behind the small [`AttributeSchema`] trait.
+//! What filters and PATCH need to know about attributes: their type ([`AttrKind`]), whether
+//! string comparison is case-sensitive (`caseExact`), and for PATCH whether they are
+//! multi-valued, their [`Mutability`], whether they are required and their canonical
+//! spelling, behind the small [`AttributeSchema`] trait.
 //!
 //! [`CoreSchema`] answers for the User, Group and enterprise User attributes of RFC 7643
 //! §4 and §8.7, from [`super::definitions`]; attributes it does not know are case-insensitive strings, which is how an
@@ -34,7 +36,32 @@ pub enum AttrKind {
 pub trait AttributeSchema {
     fn case_exact(&self, path: &AttrPath) -> bool;
     fn kind(&self, path: &AttrPath) -> AttrKind;
+
+    /// Whether the attribute holds a list of values (RFC 7643 `multiValued`).
+    fn multi_valued(&self, _path: &AttrPath) -> bool {
+        false
+    }
+
+    /// Whether and how a client may change the attribute (RFC 7643 §7 `mutability`); a
+    /// sub-attribute of a read-only attribute is read-only too.
+    fn mutability(&self, _path: &AttrPath) -> Mutability {
+        Mutability::ReadWrite
+    }
+
+    /// Whether the attribute must keep a value (RFC 7643 `required`), e.g. `userName`.
+    fn required(&self, _path: &AttrPath) -> bool {
+        false
+    }
+
+    /// The attribute or sub-attribute name as the schema spells it (`givenName` for
+    /// `GIVENNAME`), used when PATCH creates a key; `None` keeps the client's spelling.
+    fn canonical_name(&self, _name: &str) -> Option<&str> {
+        None
+    }
 }
+
+/// RFC 7643 §7 `mutability` (defined with the attribute definitions).
+pub use super::definitions::Mutability;
 
 /// The standard attributes of Users, Groups and the enterprise User extension, answered
 /// from [`super::definitions`] (the one source of truth).
@@ -72,6 +99,32 @@ impl AttributeSchema for CoreSchema {
     }
     fn kind(&self, path: &AttrPath) -> AttrKind {
         Self::lookup(path).map_or(AttrKind::String, |d| d.kind)
+    }
+    fn multi_valued(&self, path: &AttrPath) -> bool {
+        path.sub_attr.is_none() && Self::lookup(path).is_some_and(|d| d.multi_valued)
+    }
+    fn mutability(&self, path: &AttrPath) -> Mutability {
+        // A sub-attribute of a read-only attribute is read-only too.
+        let top = AttrPath {
+            schema: path.schema.clone(),
+            name: path.name.clone(),
+            sub_attr: None,
+        };
+        match Self::lookup(&top).map(|d| d.mutability) {
+            Some(Mutability::ReadOnly) => Mutability::ReadOnly,
+            _ => Self::lookup(path).map_or(Mutability::ReadWrite, |d| d.mutability),
+        }
+    }
+    fn required(&self, path: &AttrPath) -> bool {
+        path.sub_attr.is_none() && Self::lookup(path).is_some_and(|d| d.required)
+    }
+    fn canonical_name(&self, name: &str) -> Option<&str> {
+        [&COMMON, &USER, &GROUP, &ENTERPRISE_USER]
+            .into_iter()
+            .flat_map(|s| s.attributes.iter())
+            .flat_map(|a| std::iter::once(a).chain(a.sub_attributes.iter()))
+            .find(|a| a.name.eq_ignore_ascii_case(name))
+            .map(|a| a.name)
     }
 }
 
@@ -111,5 +164,25 @@ mod tests {
             sub_attr: Some("created".into()),
         };
         assert_eq!(s.kind(&core_meta), AttrKind::DateTime);
+    }
+
+    #[test]
+    fn core_schema_patch_facts() {
+        let s = CoreSchema;
+        assert!(s.multi_valued(&AttrPath::new("Emails")));
+        assert!(!s.multi_valued(&AttrPath::with_sub("emails", "value")));
+        assert!(!s.multi_valued(&AttrPath::new("name")));
+        assert_eq!(
+            s.mutability(&AttrPath::with_sub("meta", "created")),
+            Mutability::ReadOnly
+        );
+        assert_eq!(s.mutability(&AttrPath::new("ID")), Mutability::ReadOnly);
+        assert_eq!(
+            s.mutability(&AttrPath::new("active")),
+            Mutability::ReadWrite
+        );
+        assert!(s.required(&AttrPath::new("username")));
+        assert_eq!(s.canonical_name("GIVENNAME"), Some("givenName"));
+        assert_eq!(s.canonical_name("custom"), None);
     }
 }

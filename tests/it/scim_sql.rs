@@ -5,6 +5,7 @@
 
 mod idp_filters;
 mod members;
+mod property;
 
 use chrono::{DateTime, Duration, SubsecRound, TimeZone, Utc};
 use idp_sync::domain::{ConnectionId, User};

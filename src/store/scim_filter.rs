@@ -664,7 +664,10 @@ impl Translator {
                 };
                 Some(self.param(SqlParam::Text(text)))
             }
-            CompValue::Number(n) => Some(self.param(number_param(n))),
+            // Bound only when used: an unused parameter would change the prepared
+            // statement's parameter count under the same SQL text.
+            CompValue::Number(n) if !op.is_substring() => Some(self.param(number_param(n))),
+            CompValue::Number(_) => None,
             CompValue::Bool(_) | CompValue::Null => None,
         };
         let folded = !(exact || kind == AttrKind::Binary);

@@ -14,7 +14,7 @@ use idp_sync::scim::{AttrPath, CompValue, CompareOp, CoreSchema, Filter};
 use idp_sync::store::{ScimListQuery, Store, StoreError, group_view, user_view};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -343,10 +343,10 @@ fn query(connection: &ConnectionId, filter: &Filter) -> ScimListQuery {
 }
 
 async fn sql_agrees_with_the_evaluator(store: Arc<dyn Store>) {
-    let mut runner = TestRunner::new(Config {
-        rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
-        ..Config::default()
-    });
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
     let strategy = dataset();
     let (mut checked, mut refused) = (0usize, BTreeMap::<String, usize>::new());
     for case in 0..CASES {

@@ -18,8 +18,8 @@
 
 use super::error::StoreError;
 use super::types::{
-    AuditQuery, ClaimedDelivery, Delivery, Engine, Grant, OutboxQuery, PoolStats, StoredAccess,
-    StoredOutboxEvent, UserQuery,
+    AuditQuery, ClaimedDelivery, Delivery, Engine, Grant, OutboxQuery, PoolStats, ScimListQuery,
+    ScimPage, StoredAccess, StoredOutboxEvent, UserQuery,
 };
 use crate::domain::{
     AuditEvent, ConnectionId, GroupId, IdpGroup, IdpGroupRef, Invitation, InvitationStatus,
@@ -82,6 +82,21 @@ pub trait StoreRead: Send {
         after: Option<&UserId>,
         limit: u32,
     ) -> StoreResult<Vec<UserId>>;
+    /// How many members the group has (an index-only count).
+    async fn count_group_members(&mut self, group: &GroupId) -> StoreResult<u64>;
+    /// Which of `users` are members of the group, sorted (for idempotent PATCH answers:
+    /// what an add or remove will actually change). One statement per 1,000 ids.
+    async fn members_among(
+        &mut self,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> StoreResult<Vec<UserId>>;
+    /// A page of the connection's users for SCIM (filter, sortBy, startIndex/count); see
+    /// [`ScimListQuery`]. A filter the SQL translation refuses is
+    /// [`StoreError::UnsupportedFilter`].
+    async fn scim_list_users(&mut self, query: &ScimListQuery) -> StoreResult<ScimPage<User>>;
+    /// The same for the connection's groups.
+    async fn scim_list_groups(&mut self, query: &ScimListQuery) -> StoreResult<ScimPage<IdpGroup>>;
     /// What access resolution needs of the user's groups, sorted.
     async fn groups_of_user(&mut self, user: &UserId) -> StoreResult<Vec<IdpGroupRef>>;
     /// The groups the user is a member of, ordered by id (SCIM `groups` attribute).
@@ -141,9 +156,10 @@ pub trait StoreTx: StoreRead {
         expected_version: i64,
     ) -> StoreResult<IdpGroup>;
     async fn delete_group(&mut self, id: &GroupId) -> StoreResult<()>;
-    /// Idempotent; returns how many were not members before. One row per member.
+    /// Idempotent; returns how many were not members before. One row per member, one
+    /// statement per 1,000 users: the cost follows the change, not the group's size.
     async fn add_group_members(&mut self, group: &GroupId, users: &[UserId]) -> StoreResult<u64>;
-    /// Idempotent; returns how many were members before.
+    /// Idempotent; returns how many were members before. One statement per 1,000 users.
     async fn remove_group_members(&mut self, group: &GroupId, users: &[UserId])
     -> StoreResult<u64>;
     /// Removes every member (SCIM PUT of a group replaces the list).
@@ -301,6 +317,15 @@ pub trait Store: Send + Sync {
     }
     async fn groups_of_user(&self, user: &UserId) -> StoreResult<Vec<IdpGroupRef>> {
         self.read().await?.groups_of_user(user).await
+    }
+    async fn count_group_members(&self, group: &GroupId) -> StoreResult<u64> {
+        self.read().await?.count_group_members(group).await
+    }
+    async fn scim_list_users(&self, query: &ScimListQuery) -> StoreResult<ScimPage<User>> {
+        self.read().await?.scim_list_users(query).await
+    }
+    async fn scim_list_groups(&self, query: &ScimListQuery) -> StoreResult<ScimPage<IdpGroup>> {
+        self.read().await?.scim_list_groups(query).await
     }
     async fn get_access(&self, user: &UserId) -> StoreResult<Option<StoredAccess>> {
         self.read().await?.get_access(user).await

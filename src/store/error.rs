@@ -108,6 +108,9 @@ pub enum StoreError {
     /// A stored value this build cannot read (e.g. an unknown state name).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A SCIM filter or sortBy the SQL translation refuses (SCIM 400 `invalidFilter`).
+    #[error("unsupported filter: {0}")]
+    UnsupportedFilter(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("i/o error: {0}")]

@@ -8,8 +8,9 @@
 //! is written once in `sql/` and compiled once per engine (see `sql/mod.rs`). Migrations
 //! are in `migrations/sqlite` and `migrations/postgres`, with the same versions and names.
 //!
-//! What it must not touch: anything but [`crate::domain`]. No HTTP, SCIM or config
-//! types; callers pass `now` in, so the store never reads a clock.
+//! What it must not touch: anything but [`crate::domain`] and the pure [`crate::scim`]
+//! module (filters, translated to SQL in `scim_filter`). No HTTP or config types;
+//! callers pass `now` in, so the store never reads a clock.
 //!
 //! [`connect`] never migrates: the caller runs [`Store::migrate`] (`serve` does unless
 //! given `--no-migrate`; `idp-sync migrate` does nothing else).
@@ -18,14 +19,16 @@ pub mod api;
 pub mod error;
 mod postgres;
 mod rows;
+mod scim_filter;
 mod sqlite;
 pub mod types;
 
 pub use api::{Store, StoreRead, StoreResult, StoreTx};
 pub use error::{ConflictKind, StoreError};
+pub use scim_filter::{group_view, user_view};
 pub use types::{
     AuditQuery, ClaimedDelivery, Delivery, DeliveryStatus, Engine, Grant, OutboxQuery, PoolStats,
-    StoredAccess, StoredOutboxEvent, UserQuery,
+    ScimListQuery, ScimPage, StoredAccess, StoredOutboxEvent, UserQuery,
 };
 
 use std::sync::Arc;

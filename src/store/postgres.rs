@@ -20,6 +20,8 @@ type Db = sqlx::Postgres;
 type Conn = sqlx::PgConnection;
 
 const ENGINE: Engine = Engine::Postgres;
+/// How SCIM filters read JSON and compare text on this engine.
+const DIALECT: super::scim_filter::Dialect = super::scim_filter::Dialect::Postgres;
 const FOR_UPDATE: &str = " FOR UPDATE";
 const FOR_UPDATE_SKIP_LOCKED: &str = " FOR UPDATE OF d SKIP LOCKED";
 

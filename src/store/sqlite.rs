@@ -24,6 +24,8 @@ type Db = sqlx::Sqlite;
 type Conn = sqlx::SqliteConnection;
 
 const ENGINE: Engine = Engine::Sqlite;
+/// How SCIM filters read JSON and compare text on this engine.
+const DIALECT: super::scim_filter::Dialect = super::scim_filter::Dialect::Sqlite;
 /// Writers are serialised by `BEGIN IMMEDIATE`: a plain read inside a write transaction
 /// is already as good as a row lock.
 const FOR_UPDATE: &str = "";

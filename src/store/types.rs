@@ -54,6 +54,46 @@ pub struct UserQuery {
     pub limit: u32,
 }
 
+/// A SCIM list (`GET /Users?filter=…`, `POST /.search`) of one connection's users or
+/// groups: filter, sort, and 1-based index paging (RFC 7644 §3.4.2).
+///
+/// Pages are `OFFSET`/`LIMIT`, as SCIM's `startIndex` asks: a deep page costs O(offset)
+/// rows skipped. The order is total (the sort key, then `id`; `created_at, id` without
+/// `sort_by`), so consecutive pages neither repeat nor skip a resource while nothing
+/// changes. Resources without a value for `sort_by` come last in both directions.
+#[derive(Clone, Debug)]
+pub struct ScimListQuery {
+    pub connection: ConnectionId,
+    pub filter: Option<crate::scim::Filter>,
+    pub sort_by: Option<crate::scim::AttrPath>,
+    pub descending: bool,
+    /// 1-based; 0 is read as 1.
+    pub start_index: u64,
+    /// Page size; 0 returns no resources, only `total_results`. The caller caps it.
+    pub count: u32,
+}
+
+impl ScimListQuery {
+    /// Everything of `connection`, first page of `count`.
+    pub fn new(connection: ConnectionId, count: u32) -> Self {
+        Self {
+            connection,
+            filter: None,
+            sort_by: None,
+            descending: false,
+            start_index: 1,
+            count,
+        }
+    }
+}
+
+/// One page of a SCIM list and how many resources match in all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScimPage<T> {
+    pub total_results: u64,
+    pub items: Vec<T>,
+}
+
 /// A page of audit events, newest first; every filter is optional.
 #[derive(Clone, Debug, Default)]
 pub struct AuditQuery {

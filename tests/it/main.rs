@@ -4,5 +4,6 @@
 
 mod config;
 mod e2e;
+mod scim_sql;
 mod store;
 mod support;

@@ -1,6 +1,8 @@
 //! IdP groups and their members. Membership is one row per (group, user): adding or
-//! removing members costs one statement per changed member, never a rewrite of the list,
-//! and concurrent changes to one group cannot lose each other's updates.
+//! removing members costs one statement per 1,000 changed members, never a rewrite of the
+//! list, and concurrent changes to one group cannot lose each other's updates. Member
+//! pages walk the primary key `(group_id, user_id)` with a cursor, so a page of a
+//! 100,000-member group costs the page, not the offset.
 
 use super::{Conn, FOR_UPDATE, ts};
 use crate::domain::{ConnectionId, GroupId, IdpGroup, IdpGroupRef, UserId};
@@ -148,21 +150,43 @@ pub(super) async fn delete(c: &mut Conn, id: &GroupId) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Ids per statement: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+const CHUNK: usize = 1000;
+
+/// `$2, $3, …` for `n` ids after the group's `$1`.
+fn placeholders(n: usize) -> String {
+    (2..n + 2)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn distinct(users: &[UserId]) -> Vec<&str> {
+    let mut ids: Vec<&str> = users.iter().map(UserId::as_str).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 pub(super) async fn add_members(
     c: &mut Conn,
     group: &GroupId,
     users: &[UserId],
 ) -> Result<u64, StoreError> {
     let mut added = 0;
-    for user in users {
-        added += sqlx::query(
-            "INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(group.as_str())
-        .bind(user.as_str())
-        .execute(&mut *c)
-        .await?
-        .rows_affected();
+    for chunk in distinct(users).chunks(CHUNK) {
+        let rows = (2..chunk.len() + 2)
+            .map(|i| format!("($1, ${i})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO group_members (group_id, user_id) VALUES {rows} ON CONFLICT DO NOTHING"
+        );
+        let mut query = sqlx::query(&sql).bind(group.as_str());
+        for user in chunk {
+            query = query.bind(*user);
+        }
+        added += query.execute(&mut *c).await?.rows_affected();
     }
     Ok(added)
 }
@@ -173,15 +197,47 @@ pub(super) async fn remove_members(
     users: &[UserId],
 ) -> Result<u64, StoreError> {
     let mut removed = 0;
-    for user in users {
-        removed += sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
-            .bind(group.as_str())
-            .bind(user.as_str())
-            .execute(&mut *c)
-            .await?
-            .rows_affected();
+    for chunk in distinct(users).chunks(CHUNK) {
+        let sql = format!(
+            "DELETE FROM group_members WHERE group_id = $1 AND user_id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(group.as_str());
+        for user in chunk {
+            query = query.bind(*user);
+        }
+        removed += query.execute(&mut *c).await?.rows_affected();
     }
     Ok(removed)
+}
+
+pub(super) async fn members_among(
+    c: &mut Conn,
+    group: &GroupId,
+    users: &[UserId],
+) -> Result<Vec<UserId>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in distinct(users).chunks(CHUNK) {
+        let sql = format!(
+            "SELECT user_id FROM group_members WHERE group_id = $1 AND user_id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut query = sqlx::query_scalar::<_, String>(&sql).bind(group.as_str());
+        for user in chunk {
+            query = query.bind(*user);
+        }
+        found.extend(query.fetch_all(&mut *c).await?);
+    }
+    found.sort_unstable();
+    Ok(found.into_iter().map(UserId::new).collect())
+}
+
+pub(super) async fn count_members(c: &mut Conn, group: &GroupId) -> Result<u64, StoreError> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = $1")
+        .bind(group.as_str())
+        .fetch_one(c)
+        .await?;
+    Ok(u64::try_from(n).unwrap_or_default())
 }
 
 pub(super) async fn clear_members(c: &mut Conn, group: &GroupId) -> Result<u64, StoreError> {

@@ -3,19 +3,21 @@
 //! This folder is not a module of its own: `sqlite.rs` and `postgres.rs` each include it
 //! with `#[path = "sql/mod.rs"] mod sql;`, after defining the handful of names in which
 //! the engines differ — `Db`, `Conn`, `ENGINE`, `MIGRATOR`, `ts` (how a timestamp is
-//! bound), `FOR_UPDATE`, `FOR_UPDATE_SKIP_LOCKED` and `begin_write` (`BEGIN IMMEDIATE` on
+//! bound), `DIALECT` (how a SCIM filter reads JSON), `FOR_UPDATE`, `FOR_UPDATE_SKIP_LOCKED` and `begin_write` (`BEGIN IMMEDIATE` on
 //! SQLite). No query here branches on the engine. Placeholders are `$1, $2, …` for both:
 //! sqlx's SQLite driver reads them as positional parameters.
 
-use super::{Conn, Db, ENGINE, FOR_UPDATE, FOR_UPDATE_SKIP_LOCKED, MIGRATOR, begin_write, ts};
+use super::{
+    Conn, DIALECT, Db, ENGINE, FOR_UPDATE, FOR_UPDATE_SKIP_LOCKED, MIGRATOR, begin_write, ts,
+};
 use crate::domain::{
     AuditEvent, ConnectionId, GroupId, IdpGroup, IdpGroupRef, Invitation, InvitationStatus,
     OrgSlug, OutboxEvent, ResolvedAccess, RoleName, Session, User, UserId,
 };
 use crate::store::api::{Store, StoreRead, StoreResult, StoreTx};
 use crate::store::types::{
-    AuditQuery, ClaimedDelivery, Delivery, Engine, Grant, OutboxQuery, PoolStats, StoredAccess,
-    StoredOutboxEvent, UserQuery,
+    AuditQuery, ClaimedDelivery, Delivery, Engine, Grant, OutboxQuery, PoolStats, ScimListQuery,
+    ScimPage, StoredAccess, StoredOutboxEvent, UserQuery,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -27,6 +29,7 @@ mod audit;
 mod groups;
 mod lifecycle;
 mod outbox;
+mod scim;
 mod users;
 
 /// A store on one engine: a pool for reads and one for write transactions (the same
@@ -167,6 +170,22 @@ impl StoreRead for SqlHandle {
         limit: u32,
     ) -> StoreResult<Vec<UserId>> {
         groups::members(self.conn(), group, after, limit).await
+    }
+    async fn count_group_members(&mut self, group: &GroupId) -> StoreResult<u64> {
+        groups::count_members(self.conn(), group).await
+    }
+    async fn members_among(
+        &mut self,
+        group: &GroupId,
+        users: &[UserId],
+    ) -> StoreResult<Vec<UserId>> {
+        groups::members_among(self.conn(), group, users).await
+    }
+    async fn scim_list_users(&mut self, query: &ScimListQuery) -> StoreResult<ScimPage<User>> {
+        scim::list_users(self.conn(), query).await
+    }
+    async fn scim_list_groups(&mut self, query: &ScimListQuery) -> StoreResult<ScimPage<IdpGroup>> {
+        scim::list_groups(self.conn(), query).await
     }
     async fn groups_of_user(&mut self, user: &UserId) -> StoreResult<Vec<IdpGroupRef>> {
         groups::refs_of_user(self.conn(), user).await

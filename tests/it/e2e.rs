@@ -99,6 +99,14 @@ impl Drop for Daemon {
     }
 }
 
+/// Replaces a file the way editors and config management do (write aside, rename over), so
+/// the daemon's file watcher never reads a half-written file.
+fn replace_file(path: &Path, text: &str) {
+    let aside = path.with_extension("tmp");
+    std::fs::write(&aside, text).expect("write");
+    std::fs::rename(&aside, path).expect("rename");
+}
+
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -173,12 +181,12 @@ async fn serves_probes_reloads_and_stops_cleanly() {
     );
 
     // A changed valid file is applied on SIGHUP (or by the file watcher, whichever is first).
-    std::fs::write(&config, minimal_config(&db, &["acme", "globex"])).expect("rewrite");
+    replace_file(&config, &minimal_config(&db, &["acme", "globex"]));
     daemon.signal("HUP");
     daemon.wait_for(|l| l["message"] == "config.reloaded");
 
     // An invalid file is refused; the daemon keeps serving on the old config.
-    std::fs::write(&config, "version = 1\n[server]\nlisten = 12\n").expect("break");
+    replace_file(&config, "version = 1\n[server]\nlisten = 12\n");
     daemon.signal("HUP");
     let refused = daemon.wait_for(|l| l["message"] == "config.reload_refused");
     assert!(
@@ -217,7 +225,7 @@ async fn serves_probes_reloads_and_stops_cleanly() {
     daemon.wait_for(|l| l["message"] == "stopped");
 
     // The reloads are in the audit log, newest first, readable by the CLI.
-    std::fs::write(&config, minimal_config(&db, &["acme"])).expect("repair");
+    replace_file(&config, &minimal_config(&db, &["acme"]));
     let out = Command::new(env!("CARGO_BIN_EXE_idp-sync"))
         .args(["audit", "--json", "--config"])
         .arg(&config)

@@ -14,6 +14,8 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod provision;
+pub mod reconcile;
 pub mod scim;
 pub mod sso;
 pub mod store;

@@ -40,10 +40,7 @@ pub async fn serve(config_path: &Path, args: ServeArgs) -> Result<(), AppError> 
     let (stop_tx, stop_rx) = watch::channel(false);
     let reloader = tokio::spawn(reload_loop(handle.clone(), store.clone(), stop_rx.clone()));
 
-    let app = http::router(AppState {
-        store: store.clone(),
-        config: handle,
-    });
+    let app = http::router(AppState::new(store.clone(), handle));
     let mut stopping = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stopping.wait_for(|s| *s).await;

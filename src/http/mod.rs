@@ -9,15 +9,16 @@
 pub mod error;
 mod middleware;
 pub mod probes;
+pub mod scim;
 
 use crate::config::ConfigHandle;
 use crate::store::Store;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, StatusCode};
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceBuilder;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -33,6 +34,18 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: ConfigHandle,
+    /// Per-connection SCIM token buckets.
+    pub scim_limits: Arc<scim::RateLimits>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ConfigHandle) -> Self {
+        Self {
+            store,
+            config,
+            scim_limits: Arc::default(),
+        }
+    }
 }
 
 /// The whole router with its middleware. The body limit is read from the config once,
@@ -43,6 +56,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
         .merge(probes::routes())
+        .nest("/scim/v2", scim::routes())
         .fallback(error::not_found)
         .with_state(state)
         .layer(
@@ -59,6 +73,8 @@ pub fn router(state: AppState) -> Router {
                     StatusCode::REQUEST_TIMEOUT,
                     REQUEST_TIMEOUT,
                 ))
-                .layer(RequestBodyLimitLayer::new(max_body)),
+                // A limit the body extractors enforce, so each protocol answers 413 in its
+                // own form (SCIM error JSON on /scim/v2).
+                .layer(DefaultBodyLimit::max(max_body)),
         )
 }

@@ -4,6 +4,7 @@
 
 mod config;
 mod e2e;
+mod scim;
 mod scim_sql;
 mod store;
 mod support;

@@ -5,6 +5,7 @@
 //! URL's user may `CREATE DATABASE`), else from a private cluster this process starts on
 //! first use and stops when it exits (see [`postgres`]). `cargo test` needs nothing else.
 
+pub mod app;
 pub mod postgres;
 pub mod sqlite;
 

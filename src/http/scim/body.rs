@@ -1,0 +1,138 @@
+//! Reading SCIM request bodies and writing SCIM responses. Bodies are read as bytes under
+//! the configured size limit and parsed here, so that oversize, non-JSON or malformed input
+//! is answered in SCIM's error form (413, 415, 400 `invalidSyntax`) instead of axum's text.
+
+use super::error::{SCIM_CONTENT_TYPE, ScimHttpError};
+use crate::http::AppState;
+use crate::scim::error::ScimError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// A request body that is a JSON value (object or array), parsed.
+pub struct ScimJson(pub Value);
+
+impl FromRequest<AppState> for ScimJson {
+    type Rejection = ScimHttpError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            let json_like = essence.is_empty()
+                || essence == "application/json"
+                || essence == SCIM_CONTENT_TYPE
+                || essence.ends_with("+json");
+            if !json_like {
+                return Err(ScimHttpError::UnsupportedMediaType);
+            }
+        }
+        let limit =
+            usize::try_from(state.config.current().server.max_body_bytes).unwrap_or(usize::MAX);
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ScimHttpError::PayloadTooLarge { limit },
+                _ => ScimError::invalid_syntax(format!(
+                    "the request body could not be read: {rejection}"
+                ))
+                .into(),
+            }
+        })?;
+        parse_json(&bytes).map(ScimJson)
+    }
+}
+
+/// Parses a body; the error says where the JSON went wrong.
+pub fn parse_json(bytes: &[u8]) -> Result<Value, ScimHttpError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ScimError::invalid_syntax(
+            "the request body is empty; a JSON object is expected",
+        )
+        .into());
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ScimError::invalid_syntax(format!(
+            "the request body is not valid JSON: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+        .into()
+    })
+}
+
+/// A SCIM response: JSON body, `application/scim+json`, and optionally `ETag` and `Location`.
+pub struct ScimResponse {
+    pub status: StatusCode,
+    pub body: Option<Value>,
+    pub etag: Option<String>,
+    pub location: Option<String>,
+}
+
+impl ScimResponse {
+    pub fn ok(body: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Some(body),
+            etag: None,
+            location: None,
+        }
+    }
+
+    pub fn created(body: Value, location: String) -> Self {
+        Self {
+            status: StatusCode::CREATED,
+            body: Some(body),
+            etag: None,
+            location: Some(location),
+        }
+    }
+
+    pub fn no_content() -> Self {
+        Self {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+            etag: None,
+            location: None,
+        }
+    }
+
+    pub fn not_modified(etag: String) -> Self {
+        Self {
+            status: StatusCode::NOT_MODIFIED,
+            body: None,
+            etag: Some(etag),
+            location: None,
+        }
+    }
+
+    #[must_use]
+    pub fn with_etag(mut self, etag: String) -> Self {
+        self.etag = Some(etag);
+        self
+    }
+}
+
+impl IntoResponse for ScimResponse {
+    fn into_response(self) -> Response {
+        let mut response = match self.body {
+            Some(body) => (self.status, body.to_string()).into_response(),
+            None => self.status.into_response(),
+        };
+        let headers = response.headers_mut();
+        if self.status != StatusCode::NO_CONTENT && self.status != StatusCode::NOT_MODIFIED {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(SCIM_CONTENT_TYPE),
+            );
+        }
+        if let Some(etag) = self.etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+            headers.insert(header::ETAG, etag);
+        }
+        if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            headers.insert(header::LOCATION, location);
+        }
+        response
+    }
+}

@@ -1,0 +1,302 @@
+//! `POST /Bulk` (RFC 7644 §3.7): several operations in one request, each applied through the
+//! same code as its single-resource endpoint (and so each in its own transaction — bulk is
+//! not atomic, per the RFC). `bulkId:` references in paths and data are resolved to the ids
+//! of resources created earlier in the request, whatever their order in the body: an
+//! operation waits until the operations it references have run. `failOnErrors` stops
+//! processing after that many errors.
+
+use super::ScimClient;
+use super::body::{ScimJson, ScimResponse};
+use super::error::ScimHttpError;
+use super::handlers::request_id;
+use super::ops::{self, BULK_MAX_OPERATIONS, OpContext, OpResult, Projection};
+use crate::http::AppState;
+use crate::scim::error::ScimError;
+use crate::scim::resource::{self, EtagCondition};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeSet, HashMap};
+
+pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+pub const BULK_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+const REFERENCE_PREFIX: &str = "bulkId:";
+
+struct Operation {
+    method: String,
+    path: String,
+    bulk_id: Option<String>,
+    version: Option<String>,
+    data: Value,
+}
+
+pub async fn bulk(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimHttpError> {
+    let (operations, fail_on_errors) = parse_request(&body)?;
+    let rid = request_id(&headers);
+    let ctx = OpContext {
+        state: &state,
+        client: &client,
+        request_id: &rid,
+    };
+
+    let mut created: HashMap<String, String> = HashMap::new();
+    let mut pending: Vec<usize> = (0..operations.len()).collect();
+    let mut results = Vec::with_capacity(operations.len());
+    let mut errors = 0usize;
+    while !pending.is_empty() {
+        if fail_on_errors.is_some_and(|max| errors >= max) {
+            break;
+        }
+        // The first operation whose references are all resolved (or can never be).
+        let position = pending
+            .iter()
+            .position(|&i| {
+                references(&operations[i])
+                    .iter()
+                    .all(|r| created.contains_key(r) || !defined_later(&operations, &pending, r))
+            })
+            .unwrap_or(0);
+        let index = pending.remove(position);
+        let op = &operations[index];
+        let outcome = match resolve(op, &created) {
+            Ok((path, data)) => run(&ctx, op, &path, &data).await,
+            Err(e) => Err(e.into()),
+        };
+        let entry = match outcome {
+            Ok(result) => {
+                if let (Some(bulk_id), Some(location)) = (&op.bulk_id, &result.location)
+                    && let Some(id) = location.rsplit('/').next()
+                {
+                    created.insert(bulk_id.clone(), id.to_owned());
+                }
+                success_entry(op, &result)
+            }
+            Err(e) => {
+                errors += 1;
+                error_entry(op, &e)
+            }
+        };
+        results.push(entry);
+    }
+    Ok(ScimResponse::ok(json!({
+        "schemas": [BULK_RESPONSE_SCHEMA],
+        "Operations": results,
+    })))
+}
+
+fn parse_request(body: &Value) -> Result<(Vec<Operation>, Option<usize>), ScimHttpError> {
+    let Some(fields) = body.as_object() else {
+        return Err(ScimError::invalid_syntax("a BulkRequest body must be a JSON object").into());
+    };
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    };
+    let declared = get("schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(BULK_REQUEST_SCHEMA)));
+    if !declared {
+        return Err(ScimError::invalid_syntax(format!(
+            "schemas must contain {BULK_REQUEST_SCHEMA:?}"
+        ))
+        .into());
+    }
+    let Some(list) = get("Operations").and_then(Value::as_array) else {
+        return Err(ScimError::invalid_syntax("Operations must be a list").into());
+    };
+    if list.len() > BULK_MAX_OPERATIONS {
+        return Err(ScimHttpError::TooManyOperations {
+            max: BULK_MAX_OPERATIONS,
+        });
+    }
+    let fail_on_errors = match get("failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(n) if n > 0 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+            _ => {
+                return Err(
+                    ScimError::invalid_value("failOnErrors must be a positive integer").into(),
+                );
+            }
+        },
+    };
+    let mut operations = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        let Some(op) = item.as_object() else {
+            return Err(
+                ScimError::invalid_syntax(format!("Operations[{i}] must be an object")).into(),
+            );
+        };
+        let text = |name: &str| {
+            op.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.as_str())
+                .map(str::to_owned)
+        };
+        let (Some(method), Some(path)) = (text("method"), text("path")) else {
+            return Err(ScimError::invalid_syntax(format!(
+                "Operations[{i}] needs a method and a path"
+            ))
+            .into());
+        };
+        let bulk_id = text("bulkId");
+        if method.eq_ignore_ascii_case("POST") && bulk_id.is_none() {
+            return Err(ScimError::invalid_syntax(format!(
+                "Operations[{i}]: a POST needs a bulkId"
+            ))
+            .into());
+        }
+        operations.push(Operation {
+            method: method.to_ascii_uppercase(),
+            path,
+            bulk_id,
+            version: text("version"),
+            data: op
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("data"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Null),
+        });
+    }
+    Ok((operations, fail_on_errors))
+}
+
+/// The bulkIds an operation refers to (in its path or anywhere in its data).
+fn references(op: &Operation) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    collect_references(&Value::String(op.path.clone()), &mut out);
+    collect_references(&op.data, &mut out);
+    out
+}
+
+fn collect_references(value: &Value, out: &mut BTreeSet<String>) {
+    match value {
+        Value::String(s) => {
+            for part in s.split('/') {
+                if let Some(id) = part.strip_prefix(REFERENCE_PREFIX) {
+                    out.insert(id.to_owned());
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_references(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_references(v, out)),
+        _ => {}
+    }
+}
+
+fn defined_later(operations: &[Operation], pending: &[usize], bulk_id: &str) -> bool {
+    pending.iter().any(|&i| {
+        operations[i].method == "POST" && operations[i].bulk_id.as_deref() == Some(bulk_id)
+    })
+}
+
+/// The operation's path and data with every `bulkId:` reference replaced by its id.
+fn resolve(
+    op: &Operation,
+    created: &HashMap<String, String>,
+) -> Result<(String, Value), ScimError> {
+    let path = substitute(&Value::String(op.path.clone()), created)?;
+    let data = substitute(&op.data, created)?;
+    Ok((path.as_str().unwrap_or_default().to_owned(), data))
+}
+
+fn substitute(value: &Value, created: &HashMap<String, String>) -> Result<Value, ScimError> {
+    Ok(match value {
+        Value::String(s) if s.contains(REFERENCE_PREFIX) => {
+            let mut parts = Vec::new();
+            for part in s.split('/') {
+                match part.strip_prefix(REFERENCE_PREFIX) {
+                    Some(id) => parts.push(
+                        created
+                            .get(id)
+                            .cloned()
+                            .ok_or_else(|| ScimError::invalid_value(format!("bulkId {id:?} does not name a resource created in this request (or refers back to this operation)")))?,
+                    ),
+                    None => parts.push(part.to_owned()),
+                }
+            }
+            Value::String(parts.join("/"))
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| substitute(v, created))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => {
+            let mut out = Map::with_capacity(map.len());
+            for (k, v) in map {
+                out.insert(k.clone(), substitute(v, created)?);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    })
+}
+
+async fn run(
+    ctx: &OpContext<'_>,
+    op: &Operation,
+    path: &str,
+    data: &Value,
+) -> Result<OpResult, ScimHttpError> {
+    let if_match = op
+        .version
+        .as_deref()
+        .map(EtagCondition::parse)
+        .transpose()?;
+    let none = Projection::default();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (op.method.as_str(), segments.as_slice()) {
+        ("POST", ["Users"]) => ops::create_user(ctx, data, &none).await,
+        ("POST", ["Groups"]) => ops::create_group(ctx, data, &none).await,
+        ("PUT", ["Users", id]) => ops::replace_user(ctx, id, data, if_match.as_ref(), &none).await,
+        ("PUT", ["Groups", id]) => {
+            ops::replace_group(ctx, id, data, if_match.as_ref(), &none).await
+        }
+        ("PATCH", ["Users", id]) => ops::patch_user(ctx, id, data, if_match.as_ref(), &none).await,
+        ("PATCH", ["Groups", id]) => {
+            ops::patch_group(ctx, id, data, if_match.as_ref(), &none).await
+        }
+        ("DELETE", ["Users", id]) => ops::delete_user(ctx, id).await,
+        ("DELETE", ["Groups", id]) => ops::delete_group(ctx, id).await,
+        _ => Err(ScimError::invalid_value(format!(
+            "unsupported bulk operation {} {path}",
+            op.method
+        ))
+        .into()),
+    }
+}
+
+fn success_entry(op: &Operation, result: &OpResult) -> Value {
+    let mut entry = json!({ "method": op.method, "status": result.status.as_u16().to_string() });
+    if let Some(bulk_id) = &op.bulk_id {
+        entry["bulkId"] = json!(bulk_id);
+    }
+    if let Some(location) = &result.location {
+        entry["location"] = json!(location);
+    }
+    if let Some(version) = result.version {
+        entry["version"] = json!(resource::etag(version));
+    }
+    entry
+}
+
+fn error_entry(op: &Operation, error: &ScimHttpError) -> Value {
+    let mut entry = json!({
+        "method": op.method,
+        "status": error.status().as_u16().to_string(),
+        "response": error.to_json(),
+    });
+    if let Some(bulk_id) = &op.bulk_id {
+        entry["bulkId"] = json!(bulk_id);
+    }
+    entry
+}

@@ -1,0 +1,410 @@
+//! The axum handlers of `/scim/v2`: each reads the request (token, query, headers, body),
+//! calls one operation of [`super::ops`] or a listing, and writes the SCIM response.
+
+use super::ScimClient;
+use super::body::{ScimJson, ScimResponse};
+use super::error::ScimHttpError;
+use super::ops::{self, MAX_RESULTS, OpContext, OpResult, Projection};
+use crate::http::{AppState, REQUEST_ID_HEADER};
+use crate::scim::definitions::ResourceType;
+use crate::scim::error::ScimError;
+use crate::scim::list::{ListParams, ListQuery, ListResponse, SortOrder};
+use crate::scim::projection::parse_attribute_list;
+use crate::scim::resource::{self, EtagCondition};
+use crate::store::ScimListQuery;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, header};
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub(super) fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
+        .to_owned()
+}
+
+/// Query parameters by name (the last value wins); never fails on odd encodings.
+pub(super) fn query_map(raw: Option<&str>) -> HashMap<String, String> {
+    url::form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+pub(super) fn projection_of(query: &HashMap<String, String>) -> Result<Projection, ScimHttpError> {
+    Ok(Projection {
+        attributes: query
+            .get("attributes")
+            .map(|a| parse_attribute_list(a))
+            .transpose()?,
+        excluded: query
+            .get("excludedAttributes")
+            .map(|a| parse_attribute_list(a))
+            .transpose()?,
+    })
+}
+
+fn condition(
+    headers: &HeaderMap,
+    name: header::HeaderName,
+) -> Result<Option<EtagCondition>, ScimHttpError> {
+    match headers.get(&name) {
+        None => Ok(None),
+        Some(v) => {
+            let text = v
+                .to_str()
+                .map_err(|_| ScimError::invalid_syntax(format!("{name} is not readable text")))?;
+            Ok(Some(EtagCondition::parse(text)?))
+        }
+    }
+}
+
+fn respond(result: OpResult) -> ScimResponse {
+    let etag = result.version.map(resource::etag);
+    let mut response = match (result.body, result.location) {
+        (Some(body), Some(location)) if result.status == axum::http::StatusCode::CREATED => {
+            ScimResponse::created(body, location)
+        }
+        (Some(body), _) => {
+            let mut r = ScimResponse::ok(body);
+            r.status = result.status;
+            r
+        }
+        (None, _) => ScimResponse::no_content(),
+    };
+    response.etag = etag;
+    response
+}
+
+macro_rules! context {
+    ($state:expr, $client:expr, $headers:expr, $rid:ident) => {{
+        $rid = request_id(&$headers);
+        OpContext {
+            state: &$state,
+            client: &$client,
+            request_id: &$rid,
+        }
+    }};
+}
+
+// ---- Users ----
+
+pub async fn create_user(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimHttpError> {
+    let rid;
+    let ctx = context!(state, client, headers, rid);
+    let projection = projection_of(&query_map(raw.as_deref()))?;
+    ops::create_user(&ctx, &body, &projection)
+        .await
+        .map(respond)
+}
+
+pub async fn get_user(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<ScimResponse, ScimHttpError> {
+    let rid;
+    let ctx = context!(state, client, headers, rid);
+    let projection = projection_of(&query_map(raw.as_deref()))?;
+    let result = ops::get_user(&ctx, &id, &projection).await?;
+    not_modified_or(&headers, result)
+}
+
+pub async fn replace_user(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimHttpError> {
+    let rid;
+    let ctx = context!(state, client, headers, rid);
+    let projection = projection_of(&query_map(raw.as_deref()))?;
+    let if_match = condition(&headers, header::IF_MATCH)?;
+    ops::replace_user(&ctx, &id, &body, if_match.as_ref(), &projection)
+        .await
+        .map(respond)
+}
+
+pub async fn patch_user(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimHttpError> {
+    let rid;
+    let ctx = context!(state, client, headers, rid);
+    let projection = projection_of(&query_map(raw.as_deref()))?;
+    let if_match = condition(&headers, header::IF_MATCH)?;
+    ops::patch_user(&ctx, &id, &body, if_match.as_ref(), &projection)
+        .await
+        .map(respond)
+}
+
+pub async fn delete_user(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<ScimResponse, ScimHttpError> {
+    let rid;
+    let ctx = context!(state, client, headers, rid);
+    ops::delete_user(&ctx, &id).await.map(respond)
+}
+
+// ---- Groups ----
+
+pub async fn create_group(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimHttpError> {
+    let rid;
+    let ctx = context!(state, client, headers, rid);
+    let projection = projection_of(&query_map(raw.as_deref()))?;
+    ops::create_group(&ctx, &body, &projection)
+        .await
+        .map(respond)
+}
+
+pub async fn get_group(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<ScimResponse, ScimHttpError> {
+    let rid;
+    let ctx = context!(state, client, headers, rid);
+    let projection = projection_of(&query_map(raw.as_deref()))?;
+    let result = ops::get_group(&ctx, &id, &projection).await?;
+    not_modified_or(&headers, result)
+}
+
+pub async fn replace_group(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimHttpError> {
+    let rid;
+    let ctx = context!(state, client, headers, rid);
+    let projection = projection_of(&query_map(raw.as_deref()))?;
+    let if_match = condition(&headers, header::IF_MATCH)?;
+    ops::replace_group(&ctx, &id, &body, if_match.as_ref(), &projection)
+        .await
+        .map(respond)
+}
+
+pub async fn patch_group(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimHttpError> {
+    let rid;
+    let ctx = context!(state, client, headers, rid);
+    let projection = projection_of(&query_map(raw.as_deref()))?;
+    let if_match = condition(&headers, header::IF_MATCH)?;
+    ops::patch_group(&ctx, &id, &body, if_match.as_ref(), &projection)
+        .await
+        .map(respond)
+}
+
+pub async fn delete_group(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<ScimResponse, ScimHttpError> {
+    let rid;
+    let ctx = context!(state, client, headers, rid);
+    ops::delete_group(&ctx, &id).await.map(respond)
+}
+
+/// `If-None-Match` on a read: 304 when the client already has this version.
+fn not_modified_or(headers: &HeaderMap, result: OpResult) -> Result<ScimResponse, ScimHttpError> {
+    if let (Some(cond), Some(version)) =
+        (condition(headers, header::IF_NONE_MATCH)?, result.version)
+        && cond.matches(version)
+    {
+        return Ok(ScimResponse::not_modified(resource::etag(version)));
+    }
+    Ok(respond(result))
+}
+
+// ---- Lists and searches ----
+
+pub async fn list_users(
+    client: ScimClient,
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<ScimResponse, ScimHttpError> {
+    let query = list_query(raw.as_deref())?;
+    let (total, resources) = list(&state, &client, ResourceType::User, &query).await?;
+    Ok(ScimResponse::ok(
+        ListResponse::new(total, query.page.start_index, resources).to_json(),
+    ))
+}
+
+pub async fn list_groups(
+    client: ScimClient,
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<ScimResponse, ScimHttpError> {
+    let query = list_query(raw.as_deref())?;
+    let (total, resources) = list(&state, &client, ResourceType::Group, &query).await?;
+    Ok(ScimResponse::ok(
+        ListResponse::new(total, query.page.start_index, resources).to_json(),
+    ))
+}
+
+pub async fn search_users(
+    client: ScimClient,
+    State(state): State<AppState>,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimHttpError> {
+    let query = ListQuery::from_search_request(&body, MAX_RESULTS)?;
+    let (total, resources) = list(&state, &client, ResourceType::User, &query).await?;
+    Ok(ScimResponse::ok(
+        ListResponse::new(total, query.page.start_index, resources).to_json(),
+    ))
+}
+
+pub async fn search_groups(
+    client: ScimClient,
+    State(state): State<AppState>,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimHttpError> {
+    let query = ListQuery::from_search_request(&body, MAX_RESULTS)?;
+    let (total, resources) = list(&state, &client, ResourceType::Group, &query).await?;
+    Ok(ScimResponse::ok(
+        ListResponse::new(total, query.page.start_index, resources).to_json(),
+    ))
+}
+
+/// `POST /.search` across both resource types: Users first, then Groups, paged over the
+/// concatenation. A filter must make sense for both (attributes one type lacks match nothing).
+pub async fn search_all(
+    client: ScimClient,
+    State(state): State<AppState>,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ScimHttpError> {
+    let query = ListQuery::from_search_request(&body, MAX_RESULTS)?;
+    let mut users_only = query.clone();
+    users_only.page.count = 0;
+    let (user_total, _) = list(&state, &client, ResourceType::User, &users_only).await?;
+    let offset = query.page.offset();
+    let mut resources = Vec::new();
+    let mut group_query = query.clone();
+    if offset < user_total {
+        let (_, users) = list(&state, &client, ResourceType::User, &query).await?;
+        resources.extend(users);
+        group_query.page.start_index = 1;
+    } else {
+        group_query.page.start_index = offset - user_total + 1;
+    }
+    group_query.page.count = query.page.count.saturating_sub(resources.len() as u64);
+    let (group_total, groups) = list(&state, &client, ResourceType::Group, &group_query).await?;
+    resources.extend(groups);
+    Ok(ScimResponse::ok(
+        ListResponse::new(user_total + group_total, query.page.start_index, resources).to_json(),
+    ))
+}
+
+fn list_query(raw: Option<&str>) -> Result<ListQuery, ScimHttpError> {
+    let q = query_map(raw);
+    let params = ListParams {
+        filter: q.get("filter").map(String::as_str),
+        attributes: q.get("attributes").map(String::as_str),
+        excluded_attributes: q.get("excludedAttributes").map(String::as_str),
+        sort_by: q.get("sortBy").map(String::as_str),
+        sort_order: q.get("sortOrder").map(String::as_str),
+        start_index: q.get("startIndex").map(String::as_str),
+        count: q.get("count").map(String::as_str),
+    };
+    Ok(ListQuery::from_params(&params, MAX_RESULTS)?)
+}
+
+/// Runs a list in the database and renders the page.
+async fn list(
+    state: &AppState,
+    client: &ScimClient,
+    rt: ResourceType,
+    query: &ListQuery,
+) -> Result<(u64, Vec<Value>), ScimHttpError> {
+    if let Some(filter) = &query.filter {
+        crate::scim::filter::validate(filter, &crate::scim::schema::CoreSchema)?;
+    }
+    let projection = Projection {
+        attributes: query.attributes.clone(),
+        excluded: query.excluded_attributes.clone(),
+    };
+    let store_query = ScimListQuery {
+        connection: client.connection.clone(),
+        filter: query.filter.clone(),
+        sort_by: query.page.sort_by.clone(),
+        descending: query.page.sort_order == SortOrder::Descending,
+        start_index: query.page.start_index,
+        count: u32::try_from(query.page.count).unwrap_or(u32::MAX),
+    };
+    let base = client.config.server.public_url.join("/scim/v2");
+    let mut read = state.store.read().await?;
+    match rt {
+        ResourceType::User => {
+            let page = read.scim_list_users(&store_query).await?;
+            let with_groups = projection.wants("groups", rt);
+            let mut out = Vec::with_capacity(page.items.len());
+            for user in page.items {
+                let groups = if with_groups {
+                    crate::provision::user_groups(read.as_mut(), &user.id).await?
+                } else {
+                    Vec::new()
+                };
+                let mut r = resource::render_user(&user, &groups, &base);
+                projection.apply(&mut r, rt);
+                out.push(r);
+            }
+            Ok((page.total_results, out))
+        }
+        ResourceType::Group => {
+            let page = read.scim_list_groups(&store_query).await?;
+            let with_members = projection.wants("members", rt);
+            let mut out = Vec::with_capacity(page.items.len());
+            for group in page.items {
+                let members = if with_members {
+                    let ids = crate::provision::group_members(read.as_mut(), &group.id).await?;
+                    Some(
+                        ids.into_iter()
+                            .map(|id| (id, String::new()))
+                            .collect::<Vec<_>>(),
+                    )
+                } else {
+                    None
+                };
+                let mut r = resource::render_group(&group, members.as_deref(), &base);
+                projection.apply(&mut r, rt);
+                out.push(r);
+            }
+            Ok((page.total_results, out))
+        }
+    }
+}

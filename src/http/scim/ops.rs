@@ -1,0 +1,290 @@
+//! The SCIM operations on Users and Groups, shared by the resource endpoints and `/Bulk`:
+//! each takes a parsed body and returns an [`OpResult`] (status, body, version, location)
+//! or a [`ScimHttpError`]. The protocol work is in [`crate::scim`], the directory work in
+//! [`crate::provision`]; this module only joins them.
+
+use super::ScimClient;
+use super::error::ScimHttpError;
+use crate::domain::{GroupId, UserId};
+use crate::http::AppState;
+use crate::provision::{self, GroupView, ProvisionError, UserView, WriteContext};
+use crate::scim::definitions::ResourceType;
+use crate::scim::filter::AttrPath;
+use crate::scim::patch::PatchRequest;
+use crate::scim::projection::{project, wants_attribute};
+use crate::scim::resource::{self, EtagCondition};
+use axum::http::StatusCode;
+use chrono::Utc;
+use serde_json::Value;
+
+/// `filter.maxResults`: the largest page a list or search returns.
+pub const MAX_RESULTS: u64 = 1_000;
+/// `bulk.maxOperations`.
+pub const BULK_MAX_OPERATIONS: usize = 1_000;
+
+/// What one operation produced.
+pub struct OpResult {
+    pub status: StatusCode,
+    pub body: Option<Value>,
+    pub version: Option<i64>,
+    pub location: Option<String>,
+}
+
+/// `attributes` / `excludedAttributes` of a request, parsed.
+#[derive(Clone, Debug, Default)]
+pub struct Projection {
+    pub attributes: Option<Vec<AttrPath>>,
+    pub excluded: Option<Vec<AttrPath>>,
+}
+
+impl Projection {
+    pub fn apply(&self, resource: &mut Value, rt: ResourceType) {
+        project(
+            resource,
+            self.attributes.as_deref(),
+            self.excluded.as_deref(),
+            rt,
+        );
+    }
+
+    pub fn wants(&self, attribute: &str, rt: ResourceType) -> bool {
+        wants_attribute(
+            &AttrPath::new(attribute),
+            self.attributes.as_deref(),
+            self.excluded.as_deref(),
+            rt,
+        )
+    }
+}
+
+/// Everything an operation needs to know about the request it serves.
+pub struct OpContext<'a> {
+    pub state: &'a AppState,
+    pub client: &'a ScimClient,
+    pub request_id: &'a str,
+}
+
+impl OpContext<'_> {
+    pub fn base_url(&self) -> String {
+        self.client.config.server.public_url.join("/scim/v2")
+    }
+
+    fn write(&self) -> WriteContext<'_> {
+        WriteContext {
+            policy: &self.client.config.policy,
+            connection: &self.client.connection,
+            request_id: self.request_id,
+            now: Utc::now(),
+        }
+    }
+
+    fn store(&self) -> &dyn crate::store::Store {
+        self.state.store.as_ref()
+    }
+}
+
+impl From<ProvisionError> for ScimHttpError {
+    fn from(e: ProvisionError) -> Self {
+        match e {
+            ProvisionError::Scim(e) => e.into(),
+            ProvisionError::Store(e) => e.into(),
+            ProvisionError::PreconditionFailed { current } => Self::PreconditionFailed {
+                current: resource::etag(current),
+            },
+        }
+    }
+}
+
+fn user_result(
+    ctx: &OpContext<'_>,
+    view: &UserView,
+    status: StatusCode,
+    projection: &Projection,
+) -> OpResult {
+    let base = ctx.base_url();
+    let mut body = resource::render_user(&view.user, &view.groups, &base);
+    projection.apply(&mut body, ResourceType::User);
+    OpResult {
+        status,
+        body: Some(body),
+        version: Some(view.user.version),
+        location: Some(format!("{base}/Users/{}", view.user.id)),
+    }
+}
+
+fn group_result(
+    ctx: &OpContext<'_>,
+    view: &GroupView,
+    status: StatusCode,
+    projection: &Projection,
+) -> OpResult {
+    let base = ctx.base_url();
+    let members: Option<Vec<(UserId, String)>> = view
+        .members
+        .as_ref()
+        .map(|m| m.iter().map(|id| (id.clone(), String::new())).collect());
+    let mut body = resource::render_group(&view.group, members.as_deref(), &base);
+    projection.apply(&mut body, ResourceType::Group);
+    OpResult {
+        status,
+        body: Some(body),
+        version: Some(view.group.version),
+        location: Some(format!("{base}/Groups/{}", view.group.id)),
+    }
+}
+
+fn log_ignored(kind: &str, ignored: &[String]) {
+    if !ignored.is_empty() {
+        tracing::warn!(resource = kind, ignored = ?ignored, "SCIM attributes not in the schema were ignored");
+    }
+}
+
+pub async fn create_user(
+    ctx: &OpContext<'_>,
+    body: &Value,
+    projection: &Projection,
+) -> Result<OpResult, ScimHttpError> {
+    let write = resource::parse_user(body)?;
+    log_ignored("User", &write.ignored);
+    let view = provision::create_user(ctx.store(), &ctx.write(), write).await?;
+    Ok(user_result(ctx, &view, StatusCode::CREATED, projection))
+}
+
+pub async fn get_user(
+    ctx: &OpContext<'_>,
+    id: &str,
+    projection: &Projection,
+) -> Result<OpResult, ScimHttpError> {
+    let view = provision::get_user(ctx.store(), &ctx.client.connection, &UserId::from(id)).await?;
+    Ok(user_result(ctx, &view, StatusCode::OK, projection))
+}
+
+pub async fn replace_user(
+    ctx: &OpContext<'_>,
+    id: &str,
+    body: &Value,
+    if_match: Option<&EtagCondition>,
+    projection: &Projection,
+) -> Result<OpResult, ScimHttpError> {
+    let write = resource::parse_user(body)?;
+    log_ignored("User", &write.ignored);
+    let view = provision::replace_user(
+        ctx.store(),
+        &ctx.write(),
+        &UserId::from(id),
+        write,
+        if_match,
+    )
+    .await?;
+    Ok(user_result(ctx, &view, StatusCode::OK, projection))
+}
+
+pub async fn patch_user(
+    ctx: &OpContext<'_>,
+    id: &str,
+    body: &Value,
+    if_match: Option<&EtagCondition>,
+    projection: &Projection,
+) -> Result<OpResult, ScimHttpError> {
+    let patch = PatchRequest::parse(body)?;
+    let base = ctx.base_url();
+    let view = provision::patch_user(
+        ctx.store(),
+        &ctx.write(),
+        &UserId::from(id),
+        &patch,
+        if_match,
+        &base,
+    )
+    .await?;
+    Ok(user_result(ctx, &view, StatusCode::OK, projection))
+}
+
+pub async fn delete_user(ctx: &OpContext<'_>, id: &str) -> Result<OpResult, ScimHttpError> {
+    provision::delete_user(ctx.store(), &ctx.write(), &UserId::from(id)).await?;
+    Ok(no_content())
+}
+
+pub async fn create_group(
+    ctx: &OpContext<'_>,
+    body: &Value,
+    projection: &Projection,
+) -> Result<OpResult, ScimHttpError> {
+    let write = resource::parse_group(body)?;
+    log_ignored("Group", &write.ignored);
+    let view = provision::create_group(ctx.store(), &ctx.write(), write).await?;
+    Ok(group_result(ctx, &view, StatusCode::CREATED, projection))
+}
+
+pub async fn get_group(
+    ctx: &OpContext<'_>,
+    id: &str,
+    projection: &Projection,
+) -> Result<OpResult, ScimHttpError> {
+    let with_members = projection.wants("members", ResourceType::Group);
+    let view = provision::get_group(
+        ctx.store(),
+        &ctx.client.connection,
+        &GroupId::from(id),
+        with_members,
+    )
+    .await?;
+    Ok(group_result(ctx, &view, StatusCode::OK, projection))
+}
+
+pub async fn replace_group(
+    ctx: &OpContext<'_>,
+    id: &str,
+    body: &Value,
+    if_match: Option<&EtagCondition>,
+    projection: &Projection,
+) -> Result<OpResult, ScimHttpError> {
+    let write = resource::parse_group(body)?;
+    log_ignored("Group", &write.ignored);
+    let (view, _) = provision::replace_group(
+        ctx.store(),
+        &ctx.write(),
+        &GroupId::from(id),
+        write,
+        if_match,
+    )
+    .await?;
+    Ok(group_result(ctx, &view, StatusCode::OK, projection))
+}
+
+/// Group PATCH answers 204: rendering a group would mean reading all of its members, which
+/// is what the row-wise membership changes avoid. A client that asks for attributes gets
+/// 200 with the group (members only if it asked for them).
+pub async fn patch_group(
+    ctx: &OpContext<'_>,
+    id: &str,
+    body: &Value,
+    if_match: Option<&EtagCondition>,
+    projection: &Projection,
+) -> Result<OpResult, ScimHttpError> {
+    let patch = PatchRequest::parse(body)?;
+    let base = ctx.base_url();
+    let gid = GroupId::from(id);
+    let (view, _) =
+        provision::patch_group(ctx.store(), &ctx.write(), &gid, &patch, if_match, &base).await?;
+    if projection.attributes.is_none() && projection.excluded.is_none() {
+        let mut result = no_content();
+        result.version = Some(view.group.version);
+        return Ok(result);
+    }
+    get_group(ctx, id, projection).await
+}
+
+pub async fn delete_group(ctx: &OpContext<'_>, id: &str) -> Result<OpResult, ScimHttpError> {
+    provision::delete_group(ctx.store(), &ctx.write(), &GroupId::from(id)).await?;
+    Ok(no_content())
+}
+
+fn no_content() -> OpResult {
+    OpResult {
+        status: StatusCode::NO_CONTENT,
+        body: None,
+        version: None,
+        location: None,
+    }
+}

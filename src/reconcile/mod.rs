@@ -1,0 +1,183 @@
+//! Reconciliation: turns directory changes into access changes. After any write that can
+//! change who has access (a SCIM user or membership write, an SSO login with groups, a
+//! config reload), the caller names the users it touched and [`directory_changed`]
+//! recomputes their access with [`crate::domain::resolve_directory`] inside the caller's
+//! transaction, writing only the difference together with its audit events.
+//!
+//! This is the single hook every input goes through. The lifecycle that follows from an
+//! access change — invitations, state transitions, outbox events — is built on top of the
+//! [`Recomputed`] results it returns (issue: access engine).
+
+use crate::domain::{
+    AuditEvent, Cause, ConnectionId, Outcome, Policy, ResolvedAccess, User, UserFacts, UserId,
+    resolve_directory,
+};
+use crate::store::{StoreResult, StoreTx};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+/// What recomputation decided for one user.
+#[derive(Debug)]
+pub struct Recomputed {
+    pub user: User,
+    pub outcome: Outcome,
+    /// The stored access before, if any.
+    pub before: Option<ResolvedAccess>,
+    /// Whether the stored access was written.
+    pub changed: bool,
+}
+
+/// Recomputes the access of `users` (ids that no longer exist are skipped) and writes the
+/// difference in `tx`. Users of the `manual` connection are not resolved from mappings:
+/// their access was given by an administrator.
+pub async fn directory_changed(
+    tx: &mut dyn StoreTx,
+    policy: &Policy,
+    users: &[UserId],
+    cause: &Cause,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<Recomputed>> {
+    let manual = ConnectionId::manual();
+    let mut loaded = Vec::with_capacity(users.len());
+    for id in users {
+        let Some(user) = tx.get_user(id).await? else {
+            continue;
+        };
+        if user.connection == manual {
+            continue;
+        }
+        let groups = tx.groups_of_user(id).await?;
+        let before = tx.get_access(id).await?.map(|a| a.resolved);
+        loaded.push((user, groups, before));
+    }
+    if loaded.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let administrators_elsewhere = match policy.roles.top() {
+        Some(top) => {
+            let all = usize::try_from(tx.count_users_with_role(&top.name).await?).unwrap_or(0);
+            let here = loaded
+                .iter()
+                .filter(|(_, _, b)| b.as_ref().is_some_and(|b| b.access.role == top.name))
+                .count();
+            all.saturating_sub(here)
+        }
+        None => 0,
+    };
+    let facts: Vec<UserFacts<'_>> = loaded
+        .iter()
+        .map(|(user, groups, before)| UserFacts {
+            connection: &user.connection,
+            user_name: &user.user_name,
+            active: user.active && user.state != crate::domain::UserState::Removed,
+            groups,
+            current: before.as_ref().map(|b| &b.access),
+        })
+        .collect();
+    let outcomes = resolve_directory(policy, &facts, administrators_elsewhere);
+    drop(facts);
+
+    let mut results = Vec::with_capacity(loaded.len());
+    for ((user, _, before), outcome) in loaded.into_iter().zip(outcomes) {
+        let changed = write_outcome(tx, &user, before.as_ref(), &outcome, cause, now).await?;
+        results.push(Recomputed {
+            user,
+            outcome,
+            before,
+            changed,
+        });
+    }
+    Ok(results)
+}
+
+async fn write_outcome(
+    tx: &mut dyn StoreTx,
+    user: &User,
+    before: Option<&ResolvedAccess>,
+    outcome: &Outcome,
+    cause: &Cause,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let audit = |kind: &str, detail: serde_json::Value| {
+        AuditEvent::new(kind, actor(cause), now)
+            .about(user)
+            .with_detail(detail)
+    };
+    match outcome {
+        Outcome::Granted(resolved) => {
+            if before == Some(resolved) {
+                return Ok(false);
+            }
+            tx.set_access(&user.id, resolved, now).await?;
+            let event = audit(
+                "access.changed",
+                json!({
+                    "before": before.map(|b| &b.access),
+                    "after": &resolved.access,
+                    "sources": &resolved.organization_sources,
+                    "capped_from": &resolved.capped_from,
+                    "cause": cause,
+                }),
+            );
+            tx.append_audit(&event).await?;
+            Ok(true)
+        }
+        Outcome::NoAccess(reason) => {
+            if before.is_none() {
+                return Ok(false);
+            }
+            tx.clear_access(&user.id).await?;
+            let event = audit(
+                "access.removed",
+                json!({ "before": before.map(|b| &b.access), "reason": reason, "cause": cause }),
+            );
+            tx.append_audit(&event).await?;
+            Ok(true)
+        }
+        Outcome::Conflict {
+            refused,
+            conflict,
+            kept,
+        } => {
+            let event = audit(
+                "access.conflict",
+                json!({
+                    "refused": &refused.access,
+                    "conflict": conflict,
+                    "kept": kept,
+                    "cause": cause,
+                }),
+            );
+            tx.append_audit(&event).await?;
+            Ok(false)
+        }
+        Outcome::Protected {
+            kept,
+            protection,
+            instead,
+        } => {
+            let event = audit(
+                "access.protected",
+                json!({
+                    "kept": kept,
+                    "protection": protection,
+                    "instead": instead.effective(),
+                    "cause": cause,
+                }),
+            );
+            tx.append_audit(&event).await?;
+            Ok(false)
+        }
+    }
+}
+
+fn actor(cause: &Cause) -> String {
+    match cause {
+        Cause::Scim { .. } => "scim".to_owned(),
+        Cause::Sso { connection } => format!("sso:{connection}"),
+        Cause::ConfigReload { .. } => "system".to_owned(),
+        Cause::Admin { token } => format!("admin:{token}"),
+        Cause::Invitation { .. } => "invitation".to_owned(),
+    }
+}

@@ -9,7 +9,9 @@ use super::ScimClient;
 use super::body::{ScimJson, ScimResponse};
 use super::error::ScimHttpError;
 use super::handlers::request_id;
-use super::ops::{self, BULK_MAX_OPERATIONS, OpContext, OpResult, Projection};
+use super::ops::{
+    BULK_MAX_OPERATIONS, Groups, OpContext, OpResult, Projection, ResourceOps, Users,
+};
 use crate::http::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::resource::{self, EtagCondition};
@@ -247,29 +249,37 @@ async fn run(
     path: &str,
     data: &Value,
 ) -> Result<OpResult, ScimHttpError> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["Users"] => run_on::<Users>(ctx, op, None, data).await,
+        ["Users", id] => run_on::<Users>(ctx, op, Some(id), data).await,
+        ["Groups"] => run_on::<Groups>(ctx, op, None, data).await,
+        ["Groups", id] => run_on::<Groups>(ctx, op, Some(id), data).await,
+        _ => Err(ScimError::invalid_value(format!("unsupported bulk path {path}")).into()),
+    }
+}
+
+async fn run_on<R: ResourceOps>(
+    ctx: &OpContext<'_>,
+    op: &Operation,
+    id: Option<&str>,
+    data: &Value,
+) -> Result<OpResult, ScimHttpError> {
     let if_match = op
         .version
         .as_deref()
         .map(EtagCondition::parse)
         .transpose()?;
     let none = Projection::default();
-    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    match (op.method.as_str(), segments.as_slice()) {
-        ("POST", ["Users"]) => ops::create_user(ctx, data, &none).await,
-        ("POST", ["Groups"]) => ops::create_group(ctx, data, &none).await,
-        ("PUT", ["Users", id]) => ops::replace_user(ctx, id, data, if_match.as_ref(), &none).await,
-        ("PUT", ["Groups", id]) => {
-            ops::replace_group(ctx, id, data, if_match.as_ref(), &none).await
-        }
-        ("PATCH", ["Users", id]) => ops::patch_user(ctx, id, data, if_match.as_ref(), &none).await,
-        ("PATCH", ["Groups", id]) => {
-            ops::patch_group(ctx, id, data, if_match.as_ref(), &none).await
-        }
-        ("DELETE", ["Users", id]) => ops::delete_user(ctx, id).await,
-        ("DELETE", ["Groups", id]) => ops::delete_group(ctx, id).await,
+    match (op.method.as_str(), id) {
+        ("POST", None) => R::create(ctx, data, &none).await,
+        ("PUT", Some(id)) => R::replace(ctx, id, data, if_match.as_ref(), &none).await,
+        ("PATCH", Some(id)) => R::patch(ctx, id, data, if_match.as_ref(), &none).await,
+        ("DELETE", Some(id)) => R::delete(ctx, id).await,
         _ => Err(ScimError::invalid_value(format!(
-            "unsupported bulk operation {} {path}",
-            op.method
+            "unsupported bulk operation {} on {}",
+            op.method,
+            R::TYPE.name()
         ))
         .into()),
     }

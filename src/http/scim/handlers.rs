@@ -4,7 +4,7 @@
 use super::ScimClient;
 use super::body::{ScimJson, ScimResponse};
 use super::error::ScimHttpError;
-use super::ops::{self, MAX_RESULTS, OpContext, OpResult, Projection};
+use super::ops::{MAX_RESULTS, OpContext, OpResult, Projection, ResourceOps};
 use crate::http::{AppState, REQUEST_ID_HEADER};
 use crate::scim::definitions::ResourceType;
 use crate::scim::error::ScimError;
@@ -77,49 +77,44 @@ fn respond(result: OpResult) -> ScimResponse {
     response
 }
 
-macro_rules! context {
-    ($state:expr, $client:expr, $headers:expr, $rid:ident) => {{
-        $rid = request_id(&$headers);
-        OpContext {
-            state: &$state,
-            client: &$client,
-            request_id: &$rid,
-        }
-    }};
+fn context<'a>(state: &'a AppState, client: &'a ScimClient, request_id: &'a str) -> OpContext<'a> {
+    OpContext {
+        state,
+        client,
+        request_id,
+    }
 }
 
-// ---- Users ----
+// ---- Users and Groups: one set of handlers, generic over the resource type ----
 
-pub async fn create_user(
+pub async fn create<R: ResourceOps>(
     client: ScimClient,
     State(state): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimHttpError> {
-    let rid;
-    let ctx = context!(state, client, headers, rid);
+    let rid = request_id(&headers);
+    let ctx = context(&state, &client, &rid);
     let projection = projection_of(&query_map(raw.as_deref()))?;
-    ops::create_user(&ctx, &body, &projection)
-        .await
-        .map(respond)
+    R::create(&ctx, &body, &projection).await.map(respond)
 }
 
-pub async fn get_user(
+pub async fn get<R: ResourceOps>(
     client: ScimClient,
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<ScimResponse, ScimHttpError> {
-    let rid;
-    let ctx = context!(state, client, headers, rid);
+    let rid = request_id(&headers);
+    let ctx = context(&state, &client, &rid);
     let projection = projection_of(&query_map(raw.as_deref()))?;
-    let result = ops::get_user(&ctx, &id, &projection).await?;
+    let result = R::get(&ctx, &id, &projection).await?;
     not_modified_or(&headers, result)
 }
 
-pub async fn replace_user(
+pub async fn replace<R: ResourceOps>(
     client: ScimClient,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -127,16 +122,16 @@ pub async fn replace_user(
     RawQuery(raw): RawQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimHttpError> {
-    let rid;
-    let ctx = context!(state, client, headers, rid);
+    let rid = request_id(&headers);
+    let ctx = context(&state, &client, &rid);
     let projection = projection_of(&query_map(raw.as_deref()))?;
     let if_match = condition(&headers, header::IF_MATCH)?;
-    ops::replace_user(&ctx, &id, &body, if_match.as_ref(), &projection)
+    R::replace(&ctx, &id, &body, if_match.as_ref(), &projection)
         .await
         .map(respond)
 }
 
-pub async fn patch_user(
+pub async fn patch<R: ResourceOps>(
     client: ScimClient,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -144,100 +139,24 @@ pub async fn patch_user(
     RawQuery(raw): RawQuery,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimHttpError> {
-    let rid;
-    let ctx = context!(state, client, headers, rid);
+    let rid = request_id(&headers);
+    let ctx = context(&state, &client, &rid);
     let projection = projection_of(&query_map(raw.as_deref()))?;
     let if_match = condition(&headers, header::IF_MATCH)?;
-    ops::patch_user(&ctx, &id, &body, if_match.as_ref(), &projection)
+    R::patch(&ctx, &id, &body, if_match.as_ref(), &projection)
         .await
         .map(respond)
 }
 
-pub async fn delete_user(
+pub async fn delete<R: ResourceOps>(
     client: ScimClient,
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<ScimResponse, ScimHttpError> {
-    let rid;
-    let ctx = context!(state, client, headers, rid);
-    ops::delete_user(&ctx, &id).await.map(respond)
-}
-
-// ---- Groups ----
-
-pub async fn create_group(
-    client: ScimClient,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(raw): RawQuery,
-    ScimJson(body): ScimJson,
-) -> Result<ScimResponse, ScimHttpError> {
-    let rid;
-    let ctx = context!(state, client, headers, rid);
-    let projection = projection_of(&query_map(raw.as_deref()))?;
-    ops::create_group(&ctx, &body, &projection)
-        .await
-        .map(respond)
-}
-
-pub async fn get_group(
-    client: ScimClient,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Result<ScimResponse, ScimHttpError> {
-    let rid;
-    let ctx = context!(state, client, headers, rid);
-    let projection = projection_of(&query_map(raw.as_deref()))?;
-    let result = ops::get_group(&ctx, &id, &projection).await?;
-    not_modified_or(&headers, result)
-}
-
-pub async fn replace_group(
-    client: ScimClient,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-    ScimJson(body): ScimJson,
-) -> Result<ScimResponse, ScimHttpError> {
-    let rid;
-    let ctx = context!(state, client, headers, rid);
-    let projection = projection_of(&query_map(raw.as_deref()))?;
-    let if_match = condition(&headers, header::IF_MATCH)?;
-    ops::replace_group(&ctx, &id, &body, if_match.as_ref(), &projection)
-        .await
-        .map(respond)
-}
-
-pub async fn patch_group(
-    client: ScimClient,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-    ScimJson(body): ScimJson,
-) -> Result<ScimResponse, ScimHttpError> {
-    let rid;
-    let ctx = context!(state, client, headers, rid);
-    let projection = projection_of(&query_map(raw.as_deref()))?;
-    let if_match = condition(&headers, header::IF_MATCH)?;
-    ops::patch_group(&ctx, &id, &body, if_match.as_ref(), &projection)
-        .await
-        .map(respond)
-}
-
-pub async fn delete_group(
-    client: ScimClient,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Result<ScimResponse, ScimHttpError> {
-    let rid;
-    let ctx = context!(state, client, headers, rid);
-    ops::delete_group(&ctx, &id).await.map(respond)
+    let rid = request_id(&headers);
+    let ctx = context(&state, &client, &rid);
+    R::delete(&ctx, &id).await.map(respond)
 }
 
 /// `If-None-Match` on a read: 304 when the client already has this version.
@@ -253,49 +172,25 @@ fn not_modified_or(headers: &HeaderMap, result: OpResult) -> Result<ScimResponse
 
 // ---- Lists and searches ----
 
-pub async fn list_users(
+pub async fn list<R: ResourceOps>(
     client: ScimClient,
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<ScimResponse, ScimHttpError> {
     let query = list_query(raw.as_deref())?;
-    let (total, resources) = list(&state, &client, ResourceType::User, &query).await?;
+    let (total, resources) = run_list(&state, &client, R::TYPE, &query).await?;
     Ok(ScimResponse::ok(
         ListResponse::new(total, query.page.start_index, resources).to_json(),
     ))
 }
 
-pub async fn list_groups(
-    client: ScimClient,
-    State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
-) -> Result<ScimResponse, ScimHttpError> {
-    let query = list_query(raw.as_deref())?;
-    let (total, resources) = list(&state, &client, ResourceType::Group, &query).await?;
-    Ok(ScimResponse::ok(
-        ListResponse::new(total, query.page.start_index, resources).to_json(),
-    ))
-}
-
-pub async fn search_users(
+pub async fn search<R: ResourceOps>(
     client: ScimClient,
     State(state): State<AppState>,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimHttpError> {
     let query = ListQuery::from_search_request(&body, MAX_RESULTS)?;
-    let (total, resources) = list(&state, &client, ResourceType::User, &query).await?;
-    Ok(ScimResponse::ok(
-        ListResponse::new(total, query.page.start_index, resources).to_json(),
-    ))
-}
-
-pub async fn search_groups(
-    client: ScimClient,
-    State(state): State<AppState>,
-    ScimJson(body): ScimJson,
-) -> Result<ScimResponse, ScimHttpError> {
-    let query = ListQuery::from_search_request(&body, MAX_RESULTS)?;
-    let (total, resources) = list(&state, &client, ResourceType::Group, &query).await?;
+    let (total, resources) = run_list(&state, &client, R::TYPE, &query).await?;
     Ok(ScimResponse::ok(
         ListResponse::new(total, query.page.start_index, resources).to_json(),
     ))
@@ -311,19 +206,20 @@ pub async fn search_all(
     let query = ListQuery::from_search_request(&body, MAX_RESULTS)?;
     let mut users_only = query.clone();
     users_only.page.count = 0;
-    let (user_total, _) = list(&state, &client, ResourceType::User, &users_only).await?;
+    let (user_total, _) = run_list(&state, &client, ResourceType::User, &users_only).await?;
     let offset = query.page.offset();
     let mut resources = Vec::new();
     let mut group_query = query.clone();
     if offset < user_total {
-        let (_, users) = list(&state, &client, ResourceType::User, &query).await?;
+        let (_, users) = run_list(&state, &client, ResourceType::User, &query).await?;
         resources.extend(users);
         group_query.page.start_index = 1;
     } else {
         group_query.page.start_index = offset - user_total + 1;
     }
     group_query.page.count = query.page.count.saturating_sub(resources.len() as u64);
-    let (group_total, groups) = list(&state, &client, ResourceType::Group, &group_query).await?;
+    let (group_total, groups) =
+        run_list(&state, &client, ResourceType::Group, &group_query).await?;
     resources.extend(groups);
     Ok(ScimResponse::ok(
         ListResponse::new(user_total + group_total, query.page.start_index, resources).to_json(),
@@ -345,7 +241,7 @@ fn list_query(raw: Option<&str>) -> Result<ListQuery, ScimHttpError> {
 }
 
 /// Runs a list in the database and renders the page.
-async fn list(
+async fn run_list(
     state: &AppState,
     client: &ScimClient,
     rt: ResourceType,

@@ -23,6 +23,7 @@ use error::ScimHttpError;
 /// The SCIM routes, to be nested at `/scim/v2`.
 pub fn routes() -> Router<AppState> {
     use handlers as h;
+    use ops::{Groups, Users};
     Router::new()
         .route(
             "/ServiceProviderConfig",
@@ -32,23 +33,23 @@ pub fn routes() -> Router<AppState> {
         .route("/ResourceTypes/{name}", get(discovery::resource_type))
         .route("/Schemas", get(discovery::schemas))
         .route("/Schemas/{id}", get(discovery::schema))
-        .route("/Users", get(h::list_users).post(h::create_user))
-        .route("/Users/.search", post(h::search_users))
+        .route("/Users", get(h::list::<Users>).post(h::create::<Users>))
+        .route("/Users/.search", post(h::search::<Users>))
         .route(
             "/Users/{id}",
-            get(h::get_user)
-                .put(h::replace_user)
-                .patch(h::patch_user)
-                .delete(h::delete_user),
+            get(h::get::<Users>)
+                .put(h::replace::<Users>)
+                .patch(h::patch::<Users>)
+                .delete(h::delete::<Users>),
         )
-        .route("/Groups", get(h::list_groups).post(h::create_group))
-        .route("/Groups/.search", post(h::search_groups))
+        .route("/Groups", get(h::list::<Groups>).post(h::create::<Groups>))
+        .route("/Groups/.search", post(h::search::<Groups>))
         .route(
             "/Groups/{id}",
-            get(h::get_group)
-                .put(h::replace_group)
-                .patch(h::patch_group)
-                .delete(h::delete_group),
+            get(h::get::<Groups>)
+                .put(h::replace::<Groups>)
+                .patch(h::patch::<Groups>)
+                .delete(h::delete::<Groups>),
         )
         .route("/.search", post(h::search_all))
         .route("/Bulk", post(bulk::bulk))

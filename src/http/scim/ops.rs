@@ -288,3 +288,117 @@ fn no_content() -> OpResult {
         location: None,
     }
 }
+
+/// The five operations of a resource type, so that the handlers and `/Bulk` are written once
+/// for Users and Groups.
+pub trait ResourceOps: Send + Sync + 'static {
+    const TYPE: ResourceType;
+
+    fn create<'a>(
+        ctx: &'a OpContext<'a>,
+        body: &'a Value,
+        projection: &'a Projection,
+    ) -> impl Future<Output = Result<OpResult, ScimHttpError>> + Send + 'a;
+
+    fn get<'a>(
+        ctx: &'a OpContext<'a>,
+        id: &'a str,
+        projection: &'a Projection,
+    ) -> impl Future<Output = Result<OpResult, ScimHttpError>> + Send + 'a;
+
+    fn replace<'a>(
+        ctx: &'a OpContext<'a>,
+        id: &'a str,
+        body: &'a Value,
+        if_match: Option<&'a EtagCondition>,
+        projection: &'a Projection,
+    ) -> impl Future<Output = Result<OpResult, ScimHttpError>> + Send + 'a;
+
+    fn patch<'a>(
+        ctx: &'a OpContext<'a>,
+        id: &'a str,
+        body: &'a Value,
+        if_match: Option<&'a EtagCondition>,
+        projection: &'a Projection,
+    ) -> impl Future<Output = Result<OpResult, ScimHttpError>> + Send + 'a;
+
+    fn delete<'a>(
+        ctx: &'a OpContext<'a>,
+        id: &'a str,
+    ) -> impl Future<Output = Result<OpResult, ScimHttpError>> + Send + 'a;
+}
+
+/// `/Users`.
+pub struct Users;
+/// `/Groups`.
+pub struct Groups;
+
+macro_rules! resource_ops {
+    ($kind:ty, $rt:expr, $create:ident, $get:ident, $replace:ident, $patch:ident, $delete:ident) => {
+        impl ResourceOps for $kind {
+            const TYPE: ResourceType = $rt;
+
+            fn create<'a>(
+                ctx: &'a OpContext<'a>,
+                body: &'a Value,
+                projection: &'a Projection,
+            ) -> impl Future<Output = Result<OpResult, ScimHttpError>> + Send + 'a {
+                $create(ctx, body, projection)
+            }
+
+            fn get<'a>(
+                ctx: &'a OpContext<'a>,
+                id: &'a str,
+                projection: &'a Projection,
+            ) -> impl Future<Output = Result<OpResult, ScimHttpError>> + Send + 'a {
+                $get(ctx, id, projection)
+            }
+
+            fn replace<'a>(
+                ctx: &'a OpContext<'a>,
+                id: &'a str,
+                body: &'a Value,
+                if_match: Option<&'a EtagCondition>,
+                projection: &'a Projection,
+            ) -> impl Future<Output = Result<OpResult, ScimHttpError>> + Send + 'a {
+                $replace(ctx, id, body, if_match, projection)
+            }
+
+            fn patch<'a>(
+                ctx: &'a OpContext<'a>,
+                id: &'a str,
+                body: &'a Value,
+                if_match: Option<&'a EtagCondition>,
+                projection: &'a Projection,
+            ) -> impl Future<Output = Result<OpResult, ScimHttpError>> + Send + 'a {
+                $patch(ctx, id, body, if_match, projection)
+            }
+
+            fn delete<'a>(
+                ctx: &'a OpContext<'a>,
+                id: &'a str,
+            ) -> impl Future<Output = Result<OpResult, ScimHttpError>> + Send + 'a {
+                $delete(ctx, id)
+            }
+        }
+    };
+}
+
+resource_ops!(
+    Users,
+    ResourceType::User,
+    create_user,
+    get_user,
+    replace_user,
+    patch_user,
+    delete_user
+);
+resource_ops!(
+    Groups,
+    ResourceType::Group,
+    create_group,
+    get_group,
+    replace_group,
+    patch_group,
+    delete_group
+);

@@ -1,0 +1,68 @@
+//! Regressions for what the scim2-tester suite (`tests/scim2_tester/`, run by
+//! `crate::scim2_tester`) found, over HTTP on both engines: each test names the RFC rule.
+
+use super::id_of;
+use crate::support::app::{OKTA_TOKEN, TestApp, both_engines_app};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+fn patch(operations: Value) -> Option<Value> {
+    Some(json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": operations,
+    }))
+}
+
+async fn create_user(app: &TestApp, body: Value) -> String {
+    let (status, body) = app
+        .scim_json(OKTA_TOKEN, Method::POST, "/Users", Some(body))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    id_of(&body)
+}
+
+/// RFC 7644 §3.10: a PATCH path may be an extension's URN, naming all of its attributes.
+async fn patch_path_is_an_extension_urn(app: TestApp) {
+    let uid = create_user(
+        &app,
+        json!({"schemas": [CORE_USER], "userName": "ext@acme.com"}),
+    )
+    .await;
+    let path = format!("/Users/{uid}");
+    let (status, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PATCH,
+            &path,
+            patch(json!([{"op": "add", "path": ENTERPRISE, "value": {
+                "schemas": [ENTERPRISE],
+                "costCenter": "4130",
+                "manager": {"value": "26118915"}
+            }}])),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body[ENTERPRISE],
+        json!({"costCenter": "4130", "manager": {"value": "26118915"}})
+    );
+    assert_eq!(body["schemas"], json!([CORE_USER, ENTERPRISE]));
+    let (_, got) = app.scim_json(OKTA_TOKEN, Method::GET, &path, None).await;
+    assert_eq!(got[ENTERPRISE], body[ENTERPRISE]);
+
+    let (status, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PATCH,
+            &path,
+            patch(json!([{"op": "remove", "path": ENTERPRISE}])),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get(ENTERPRISE).is_none(), "{body}");
+    assert_eq!(body["schemas"], json!([CORE_USER]));
+}
+both_engines_app!(patch_path_is_an_extension_urn);

@@ -17,6 +17,9 @@
 //!   resolves access from direct memberships only, and silently ignoring a nested group
 //!   would grant less than the IdP admin expects without anyone noticing.
 //! - `password` is checked and handed to the caller, never stored in `resource`.
+//! - `active` absent (never sent, or removed by a PATCH) means active, as most service
+//!   providers read it (RFC 7643 §4.1.1 leaves the meaning to us); it is then unassigned
+//!   and not rendered (RFC 7644 §3.5.2.2), so a client reads back what it wrote.
 
 mod etag;
 mod normalize;

@@ -452,3 +452,26 @@ fn render_group_with_and_without_members() {
     let back = parse_group(&render_group(&group, Some(&members), "https://x")).unwrap();
     assert_eq!(back.members, ["u1"]);
 }
+
+#[test]
+fn unassigned_active_means_active_and_is_not_rendered() {
+    let mut body = okta_user();
+    body.as_object_mut().unwrap().remove("active");
+    let write = parse_user(&body).unwrap();
+    assert!(write.active);
+    let mut user = stored_user(&write);
+    let v = render_user(&user, &[], "https://x/scim/v2");
+    assert!(v.get("active").is_none(), "{v}");
+    // An inactive user always says so, even if the stored JSON has no `active`.
+    user.active = false;
+    assert_eq!(
+        render_user(&user, &[], "https://x/scim/v2")["active"],
+        false
+    );
+    // Sent, it is rendered from the column.
+    let write = parse_user(&okta_user()).unwrap();
+    assert_eq!(
+        render_user(&stored_user(&write), &[], "https://x")["active"],
+        true
+    );
+}

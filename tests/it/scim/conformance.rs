@@ -3,6 +3,7 @@
 
 use super::id_of;
 use crate::support::app::{OKTA_TOKEN, TestApp, both_engines_app};
+use idp_sync::domain::UserId;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -66,3 +67,46 @@ async fn patch_path_is_an_extension_urn(app: TestApp) {
     assert_eq!(body["schemas"], json!([CORE_USER]));
 }
 both_engines_app!(patch_path_is_an_extension_urn);
+
+/// RFC 7644 §3.5.2.2: a removed single-valued attribute is unassigned, so not returned.
+/// For idp-sync an unassigned `active` means active, as on a create without it.
+async fn removing_active_unassigns_it(app: TestApp) {
+    let uid = create_user(
+        &app,
+        json!({"schemas": [CORE_USER], "userName": "ana@acme.com", "active": false}),
+    )
+    .await;
+    let path = format!("/Users/{uid}");
+    let (status, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PATCH,
+            &path,
+            patch(json!([{"op": "remove", "path": "active"}])),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("active").is_none(), "{body}");
+    let (_, got) = app.scim_json(OKTA_TOKEN, Method::GET, &path, None).await;
+    assert!(got.get("active").is_none(), "{got}");
+    let stored = app
+        .db
+        .store
+        .get_user(&UserId::from(uid.as_str()))
+        .await
+        .expect("read")
+        .expect("user");
+    assert!(stored.active);
+
+    // Assigned again, it is returned; false always is.
+    let (_, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PATCH,
+            &path,
+            patch(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    assert_eq!(body["active"], false, "{body}");
+}
+both_engines_app!(removing_active_unassigns_it);

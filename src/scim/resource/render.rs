@@ -49,8 +49,9 @@ pub fn render_user(user: &User, groups: &[(GroupId, String)], base_url: &str) ->
     )
 }
 
-/// A Group as `GET /Groups/{id}` returns it. `members` are `(user id, display)`; `None`
-/// when they were not loaded (excluded by the request), which leaves `members` out.
+/// A Group as `GET /Groups/{id}` returns it. `members` are `(user id, display)` (an empty
+/// display is left out: unassigned, not `""`); `None` when they were not loaded (excluded
+/// by the request), which leaves `members` out.
 pub fn render_group(
     group: &IdpGroup,
     members: Option<&[(UserId, String)]>,
@@ -68,12 +69,15 @@ pub fn render_group(
         let members = members
             .iter()
             .map(|(id, display)| {
-                json!({
+                let mut member = json!({
                     "value": id.as_str(),
                     "$ref": format!("{base}/Users/{id}"),
-                    "display": display,
                     "type": "User",
-                })
+                });
+                if !display.is_empty() {
+                    member["display"] = Value::from(display.as_str());
+                }
+                member
             })
             .collect();
         out.insert("members".into(), Value::Array(members));

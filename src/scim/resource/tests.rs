@@ -448,6 +448,10 @@ fn render_group_with_and_without_members() {
     assert_eq!(v["meta"]["version"], "W/\"7\"");
     let v = render_group(&group, None, "https://sync.acme.com/scim/v2");
     assert!(v.get("members").is_none());
+    // A member without a known display name has no `display`, not `""`.
+    let unnamed = [(UserId::new("u2"), String::new())];
+    let v = render_group(&group, Some(&unnamed), "https://x");
+    assert!(v["members"][0].get("display").is_none(), "{v}");
     // What we render, we accept back (Okta PUTs the whole group).
     let back = parse_group(&render_group(&group, Some(&members), "https://x")).unwrap();
     assert_eq!(back.members, ["u1"]);

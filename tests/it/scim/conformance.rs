@@ -110,3 +110,79 @@ async fn removing_active_unassigns_it(app: TestApp) {
     assert_eq!(body["active"], false, "{body}");
 }
 both_engines_app!(removing_active_unassigns_it);
+
+/// RFC 7643 §2.5: an unassigned attribute is not `""`. `members.display` is read-only here
+/// (memberships are stored as ids), so what an IdP sends there is ignored (RFC 7644 §3.3),
+/// and a member without a value is still refused.
+async fn group_members_have_no_empty_display(app: TestApp) {
+    let uid = create_user(
+        &app,
+        json!({"schemas": [CORE_USER], "userName": "bo@acme.com"}),
+    )
+    .await;
+    let member = json!({"value": uid, "display": "Bo Chen"});
+    let (status, group) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::POST,
+            "/Groups",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Engineering",
+                "members": [member]
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    let expected = json!([{
+        "value": uid,
+        "$ref": format!("{}/scim/v2/Users/{uid}", app.base),
+        "type": "User"
+    }]);
+    assert_eq!(group["members"], expected);
+    let gid = id_of(&group);
+    let (status, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PATCH,
+            &format!("/Groups/{gid}?attributes=members"),
+            patch(json!([{"op": "add", "path": "members", "value": [member]}])),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["members"], expected);
+
+    let (status, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PUT,
+            &format!("/Groups/{gid}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Engineering",
+                "members": [{"display": "Bo Chen"}]
+            })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["scimType"], "invalidValue", "{body}");
+
+    let (_, schema) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::GET,
+            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group",
+            None,
+        )
+        .await;
+    let members = schema["attributes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["name"] == "members"))
+        .expect("members");
+    let display = members["subAttributes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["name"] == "display"))
+        .expect("display");
+    assert_eq!(display["mutability"], "readOnly");
+}
+both_engines_app!(group_members_have_no_empty_display);

@@ -9,8 +9,10 @@
 //!
 //! Deliberate differences from the RFC's §8.7 JSON: the Group's `displayName` is required
 //! (as §4.2's prose says; the JSON's `false` is a known erratum), `members` has a `display`
-//! sub-attribute (every IdP sends one), and `manager.value` is optional (Entra sends a
-//! manager with only `displayName` cleared, or none at all).
+//! sub-attribute (every IdP sends one) which is read-only — memberships are stored as ids,
+//! so what a client sends there is ignored (RFC 7644 §3.3) rather than kept —, and
+//! `manager.value` is optional (Entra sends a manager with only `displayName` cleared, or
+//! none at all).
 
 use super::filter::{AttrPath, CORE_SCHEMA_PREFIX};
 use super::schema::{AttrKind, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
@@ -535,7 +537,8 @@ pub const GROUP: SchemaDef = SchemaDef {
                 AttributeDef::string("value", "The member's id.").mutability(Mutability::Immutable),
                 AttributeDef::reference("$ref", "The member's URI.", USER_OR_GROUP)
                     .mutability(Mutability::Immutable),
-                AttributeDef::string("display", "The member's display name."),
+                AttributeDef::string("display", "The member's display name.")
+                    .mutability(Mutability::ReadOnly),
                 AttributeDef::string("type", "User or Group.")
                     .canonical(USER_OR_GROUP)
                     .mutability(Mutability::Immutable),

@@ -17,6 +17,9 @@
 //!   resolves access from direct memberships only, and silently ignoring a nested group
 //!   would grant less than the IdP admin expects without anyone noticing.
 //! - `password` is checked and handed to the caller, never stored in `resource`.
+//! - `active` absent (never sent, or removed by a PATCH) means active, as most service
+//!   providers read it (RFC 7643 §4.1.1 leaves the meaning to us); it is then unassigned
+//!   and not rendered (RFC 7644 §3.5.2.2), so a client reads back what it wrote.
 
 mod etag;
 mod normalize;
@@ -102,6 +105,23 @@ pub fn parse_user(body: &Value) -> Result<UserWrite, ScimError> {
 
 /// Checks a POST/PUT `/Groups` body.
 pub fn parse_group(body: &Value) -> Result<GroupWrite, ScimError> {
+    // Before normalising, which drops the read-only `display`: a member given only by its
+    // display name must be refused, not silently left out.
+    let raw_members = body
+        .as_object()
+        .and_then(|o| ci_member(o, "members"))
+        .and_then(Value::as_array);
+    for item in raw_members.into_iter().flatten().filter(|v| !v.is_null()) {
+        let id = item.as_object().and_then(|o| ci_member(o, "value"));
+        if id
+            .and_then(Value::as_str)
+            .is_none_or(|s| s.trim().is_empty())
+        {
+            return Err(ScimError::invalid_value(
+                "every member needs a value (its id)",
+            ));
+        }
+    }
     let normalized = normalize(body, &GROUP_RESOURCE)?;
     let mut resource = normalized.resource;
     let display_name = text(&resource, "displayName")
@@ -197,6 +217,14 @@ fn same(attr: &AttributeDef, a: &Value, b: &Value) -> bool {
         }
         _ => a == b,
     }
+}
+
+/// A member of a JSON object by case-insensitive name (attribute names are, RFC 7643 §2.1).
+fn ci_member<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v)
 }
 
 /// A non-blank string member of an object.

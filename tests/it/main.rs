@@ -5,6 +5,7 @@
 mod config;
 mod e2e;
 mod scim;
+mod scim2_tester;
 mod scim_sql;
 mod store;
 mod support;

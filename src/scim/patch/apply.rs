@@ -52,6 +52,12 @@ fn is_urn(key: &str) -> bool {
     key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
 }
 
+/// A `schemas` member inside an extension object: clients that serialise the extension as
+/// a model of its own (scim2-models does) add it; it is the resource's, not an attribute.
+fn is_schemas_key(key: &str) -> bool {
+    key.eq_ignore_ascii_case("schemas")
+}
+
 fn top_of(attr: &AttrPath) -> AttrPath {
     AttrPath {
         schema: attr.schema.clone(),
@@ -134,7 +140,10 @@ impl<'s> Engine<'s> {
         op: &PatchOperation,
     ) -> Result<(), ScimError> {
         match op.path() {
-            Some(path) => self.at_path(root, op.op(), path, op.value()),
+            Some(path) => match self.extension_named(path) {
+                Some(urn) => self.whole_extension(root, op.op(), urn, op.value()),
+                None => self.at_path(root, op.op(), path, op.value()),
+            },
             None => {
                 for (path, value) in self.pathless_targets(op.value())? {
                     self.at_path(root, op.op(), &path, Some(value))
@@ -142,6 +151,60 @@ impl<'s> Engine<'s> {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// The extension a path names as a whole (`urn:…:enterprise:2.0:User`), which reads
+    /// like the attribute `User` of a schema `urn:…:enterprise:2.0`. Only URNs this
+    /// resource knows count, so an attribute of an unknown schema stays an attribute.
+    fn extension_named(&self, path: &Path) -> Option<String> {
+        let Path::Attribute(AttrPath {
+            schema: Some(schema),
+            name,
+            sub_attr: None,
+        }) = path
+        else {
+            return None;
+        };
+        let full = format!("{schema}:{name}");
+        self.urns
+            .iter()
+            .find(|u| !is_core(u) && u.eq_ignore_ascii_case(&full))
+            .cloned()
+    }
+
+    /// An operation whose path is an extension's URN (RFC 7644 §3.10: the URN is the
+    /// extension's attribute container): `remove` unassigns every attribute of it; `add`
+    /// and `replace` take an object of its attributes, each applied like a path of its own
+    /// (so sub-attributes merge as for any complex attribute); `replace` with `null`
+    /// removes it, `add` of `null` changes nothing.
+    fn whole_extension(
+        &self,
+        root: &mut Map<String, Value>,
+        kind: PatchOpKind,
+        urn: String,
+        value: Option<&Value>,
+    ) -> Result<(), ScimError> {
+        match (kind, value) {
+            (PatchOpKind::Remove, _) | (PatchOpKind::Replace, Some(Value::Null)) => {
+                // Left empty, [`Engine::finish`] drops it and its URN from `schemas`.
+                if let Some(key) = key_ci(root, &urn) {
+                    root.insert(key, Value::Null);
+                }
+                Ok(())
+            }
+            (PatchOpKind::Add, Some(Value::Null)) => Ok(()),
+            (_, Some(Value::Object(attrs))) => {
+                for (name, v) in attrs.iter().filter(|(n, _)| !is_schemas_key(n)) {
+                    let path = set_schema(Path::parse(name)?, &urn);
+                    self.at_path(root, kind, &path, Some(v))
+                        .map_err(|e| e.context(format_args!("`{path}`")))?;
+                }
+                Ok(())
+            }
+            _ => Err(value_error(format!(
+                "`{urn}` is a schema: the value must be an object of its attributes"
+            ))),
         }
     }
 
@@ -180,7 +243,7 @@ impl<'s> Engine<'s> {
                     "`{key}` is a schema: its value must be an object of its attributes"
                 )));
             };
-            for (name, sub) in attrs {
+            for (name, sub) in attrs.iter().filter(|(n, _)| !is_schemas_key(n)) {
                 out.push((set_schema(Path::parse(name)?, &key_path), sub));
             }
         }

@@ -398,6 +398,76 @@ fn remove_of_absent_things_succeeds() {
 }
 
 #[test]
+fn a_path_naming_a_whole_extension() {
+    let core_and_ext = json!(["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE]);
+    // add: the object's attributes, without the `schemas` a client's model put in it.
+    let out = patch(
+        &user(),
+        json!([{"op": "add", "path": ENTERPRISE, "value": {
+            "schemas": [ENTERPRISE],
+            "costCenter": "4130",
+            "manager": {"value": "26118915"},
+        }}]),
+    )
+    .unwrap();
+    assert_eq!(
+        out[ENTERPRISE],
+        json!({"costCenter": "4130", "manager": {"value": "26118915"}})
+    );
+    assert_eq!(out["schemas"], core_and_ext);
+    assert!(
+        out.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0")
+            .is_none()
+    );
+    // replace: merges like any complex attribute; the URN is case-insensitive.
+    let out = patch(
+        &out,
+        json!([{"op": "replace", "path": ENTERPRISE.to_uppercase(), "value": {
+            "costCenter": "4200", "manager": {"displayName": "Bea"},
+        }}]),
+    )
+    .unwrap();
+    assert_eq!(
+        out[ENTERPRISE],
+        json!({"costCenter": "4200", "manager": {"value": "26118915", "displayName": "Bea"}})
+    );
+    // remove: the extension and its URN in schemas go.
+    let removed = patch(&out, json!([{"op": "remove", "path": ENTERPRISE}])).unwrap();
+    assert_eq!(removed, user());
+    assert_eq!(
+        patch(
+            &out,
+            json!([{"op": "replace", "path": ENTERPRISE, "value": null}])
+        )
+        .unwrap(),
+        user()
+    );
+    let err = patch(
+        &user(),
+        json!([{"op": "add", "path": ENTERPRISE, "value": "x"}]),
+    )
+    .unwrap_err();
+    assert_eq!(err.scim_type(), Some(ScimType::InvalidValue));
+    // A URN-qualified attribute is still an attribute.
+    let out = patch(
+        &user(),
+        json!([{"op": "add", "path": format!("{ENTERPRISE}:department"), "value": "Finance"}]),
+    )
+    .unwrap();
+    assert_eq!(out[ENTERPRISE], json!({"department": "Finance"}));
+}
+
+#[test]
+fn pathless_extension_objects_drop_their_schemas_member() {
+    let out = patch(
+        &user(),
+        json!([{"op": "replace", "value": {ENTERPRISE: {"schemas": [ENTERPRISE], "division": "R&D"}}}]),
+    )
+    .unwrap();
+    assert_eq!(out[ENTERPRISE], json!({"division": "R&D"}));
+}
+
+#[test]
 fn removing_the_last_extension_attribute_unlists_the_extension() {
     let mut with_ext = user();
     with_ext["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE]);

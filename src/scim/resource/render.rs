@@ -19,7 +19,12 @@ pub fn render_user(user: &User, groups: &[(GroupId, String)], base_url: &str) ->
     out.insert("id".into(), Value::from(user.id.as_str()));
     set_optional(&mut out, "externalId", user.external_id.as_deref());
     out.insert("userName".into(), Value::from(user.user_name.as_str()));
-    out.insert("active".into(), Value::Bool(user.active));
+    // `active` as the IdP left it: unassigned (never sent, or removed by a PATCH) is not
+    // rendered (RFC 7644 §3.5.2.2), though it means active, as on creation. The column
+    // still wins, and an inactive user always says so.
+    if out.contains_key("active") || !user.active {
+        out.insert("active".into(), Value::Bool(user.active));
+    }
     if !groups.is_empty() {
         let groups = groups
             .iter()
@@ -44,8 +49,9 @@ pub fn render_user(user: &User, groups: &[(GroupId, String)], base_url: &str) ->
     )
 }
 
-/// A Group as `GET /Groups/{id}` returns it. `members` are `(user id, display)`; `None`
-/// when they were not loaded (excluded by the request), which leaves `members` out.
+/// A Group as `GET /Groups/{id}` returns it. `members` are `(user id, display)` (an empty
+/// display is left out: unassigned, not `""`); `None` when they were not loaded (excluded
+/// by the request), which leaves `members` out.
 pub fn render_group(
     group: &IdpGroup,
     members: Option<&[(UserId, String)]>,
@@ -63,12 +69,15 @@ pub fn render_group(
         let members = members
             .iter()
             .map(|(id, display)| {
-                json!({
+                let mut member = json!({
                     "value": id.as_str(),
                     "$ref": format!("{base}/Users/{id}"),
-                    "display": display,
                     "type": "User",
-                })
+                });
+                if !display.is_empty() {
+                    member["display"] = Value::from(display.as_str());
+                }
+                member
             })
             .collect();
         out.insert("members".into(), Value::Array(members));

@@ -448,7 +448,34 @@ fn render_group_with_and_without_members() {
     assert_eq!(v["meta"]["version"], "W/\"7\"");
     let v = render_group(&group, None, "https://sync.acme.com/scim/v2");
     assert!(v.get("members").is_none());
+    // A member without a known display name has no `display`, not `""`.
+    let unnamed = [(UserId::new("u2"), String::new())];
+    let v = render_group(&group, Some(&unnamed), "https://x");
+    assert!(v["members"][0].get("display").is_none(), "{v}");
     // What we render, we accept back (Okta PUTs the whole group).
     let back = parse_group(&render_group(&group, Some(&members), "https://x")).unwrap();
     assert_eq!(back.members, ["u1"]);
+}
+
+#[test]
+fn unassigned_active_means_active_and_is_not_rendered() {
+    let mut body = okta_user();
+    body.as_object_mut().unwrap().remove("active");
+    let write = parse_user(&body).unwrap();
+    assert!(write.active);
+    let mut user = stored_user(&write);
+    let v = render_user(&user, &[], "https://x/scim/v2");
+    assert!(v.get("active").is_none(), "{v}");
+    // An inactive user always says so, even if the stored JSON has no `active`.
+    user.active = false;
+    assert_eq!(
+        render_user(&user, &[], "https://x/scim/v2")["active"],
+        false
+    );
+    // Sent, it is rendered from the column.
+    let write = parse_user(&okta_user()).unwrap();
+    assert_eq!(
+        render_user(&stored_user(&write), &[], "https://x")["active"],
+        true
+    );
 }

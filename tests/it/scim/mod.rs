@@ -3,6 +3,7 @@
 //! discovery, paging, bulk), and membership under concurrency. Assertions check the stored
 //! state through the store, not only status codes.
 
+mod conformance;
 mod entra;
 mod jumpcloud;
 mod okta;

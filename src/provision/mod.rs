@@ -70,6 +70,9 @@ pub enum ProvisionError {
     Store(#[from] StoreError),
     #[error("the resource is at version {current}")]
     PreconditionFailed { current: i64 },
+    /// The IdP may not do this (e.g. delete a break-glass account).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 pub type ProvisionResult<T> = Result<T, ProvisionError>;

@@ -134,6 +134,21 @@ pub async fn delete_user(
 ) -> ProvisionResult<()> {
     let mut tx = store.begin().await?;
     let mut user = owned_user(tx.get_user_for_update(id).await?, ctx.connection, id)?;
+    if ctx.policy.is_break_glass(&user.user_name) {
+        // DESIGN §2: break-glass accounts are never removed by IdP input. Refusing (rather
+        // than answering 204 and keeping the user) keeps SCIM truthful: a later GET still
+        // finds the user, and the IdP shows the operator why.
+        tx.append_audit(
+            &ctx.audit("scim.delete_refused")
+                .about(&user)
+                .with_detail(json!({ "reason": "break_glass" })),
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(super::ProvisionError::Forbidden(
+            "this is a break-glass account (removal.break_glass); idp-sync never removes it on IdP input".to_owned(),
+        ));
+    }
     let version = user.version;
     user.active = false;
     user.state = UserState::Removed;

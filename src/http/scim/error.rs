@@ -22,6 +22,9 @@ pub enum ScimHttpError {
     /// 429 `SCIM-RATE-LIMIT`: the connection sent more requests than its limit allows.
     #[error("SCIM-RATE-LIMIT: too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// 403 `SCIM-FORBIDDEN`: the operation is not allowed on this resource.
+    #[error("SCIM-FORBIDDEN: {0}")]
+    Forbidden(String),
     /// 412 `SCIM-PRECONDITION`: `If-Match` names a version the resource no longer has.
     #[error("SCIM-PRECONDITION: the resource has changed (current version {current})")]
     PreconditionFailed { current: String },
@@ -48,6 +51,7 @@ impl ScimHttpError {
             Self::Protocol(e) => e.status(),
             Self::Unauthorized => 401,
             Self::RateLimited { .. } => 429,
+            Self::Forbidden(_) => 403,
             Self::PreconditionFailed { .. } => 412,
             Self::PayloadTooLarge { .. } | Self::TooManyOperations { .. } => 413,
             Self::UnsupportedMediaType => 415,

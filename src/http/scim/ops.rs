@@ -91,6 +91,7 @@ impl From<ProvisionError> for ScimHttpError {
             ProvisionError::PreconditionFailed { current } => Self::PreconditionFailed {
                 current: resource::etag(current),
             },
+            ProvisionError::Forbidden(reason) => Self::Forbidden(reason),
         }
     }
 }

@@ -488,3 +488,67 @@ async fn concurrent_member_patches_lose_nothing(app: TestApp) {
     assert_eq!(got["meta"]["version"], "W/\"17\"", "{got}");
 }
 both_engines_app!(concurrent_member_patches_lose_nothing);
+
+async fn break_glass_accounts_are_not_removed_by_the_idp(app: TestApp) {
+    let (status, group) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::POST,
+            "/Groups",
+            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering", "members": [] })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let root = create_user(&app, OKTA_TOKEN, "Root@Example.com").await;
+    let gid = id_of(&group);
+    let add = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "add", "path": "members", "value": [{ "value": root }] }]
+    });
+    let (status, _) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(add),
+        )
+        .await;
+    assert!(status == 200 || status == 204);
+    assert_eq!(
+        super::organizations(&app, &root).await,
+        ["acme", "acme-east"]
+    );
+
+    // Deactivation and leaving the group keep the access of a break-glass account…
+    let (status, _) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PATCH,
+            &format!("/Users/{root}"),
+            Some(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{ "op": "replace", "path": "active", "value": false }] })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        super::organizations(&app, &root).await,
+        ["acme", "acme-east"]
+    );
+
+    // …and a DELETE is refused, in SCIM's form, with the account still there.
+    let (status, body) = app
+        .scim_json(OKTA_TOKEN, Method::DELETE, &format!("/Users/{root}"), None)
+        .await;
+    assert_scim_error(status, &body, 403, None);
+    let (status, _) = app
+        .scim_json(OKTA_TOKEN, Method::GET, &format!("/Users/{root}"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        super::organizations(&app, &root).await,
+        ["acme", "acme-east"]
+    );
+}
+both_engines_app!(
+    break_glass_accounts_are_not_removed_by_the_idp,
+    "[removal]\nbreak_glass = [\"root@example.com\"]\n"
+);

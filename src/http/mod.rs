@@ -6,6 +6,7 @@
 //! Handlers turn their layer's errors into the protocol's own form at this edge; internal
 //! errors are logged once, here, and answered without detail.
 
+pub mod admin;
 pub mod error;
 mod middleware;
 pub mod probes;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(probes::routes())
         .nest("/scim/v2", scim::routes())
+        .nest("/admin/v1", admin::routes())
         .fallback(error::not_found)
         .with_state(state)
         .layer(

@@ -2,6 +2,7 @@
 //! concern is a module. `support` holds the shared harness (databases on both engines).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod admin;
 mod config;
 mod e2e;
 mod scim;

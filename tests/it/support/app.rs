@@ -12,6 +12,8 @@ use serde_json::Value;
 /// SCIM bearer tokens of the test connections.
 pub const OKTA_TOKEN: &str = "okta-test-token-0123456789";
 pub const ENTRA_TOKEN: &str = "entra-test-token-0123456789";
+/// The admin API token of the test config (role Administrator, name "ops").
+pub const ADMIN_TOKEN: &str = "admin-test-token-0123456789";
 
 /// The policy every app test starts from; tests append their own TOML.
 pub const BASE_POLICY: &str = r#"
@@ -39,6 +41,11 @@ kind = "entra"
 [connections.scim]
 token_env = "TEST_ENTRA_SCIM_TOKEN"
 rate_limit_per_second = 100000
+
+[[admin_tokens]]
+name = "ops"
+role = "Administrator"
+token_env = "TEST_ADMIN_TOKEN"
 
 [[mappings]]
 connection = "okta"
@@ -84,6 +91,7 @@ impl TestApp {
         let env = Env::from_map([
             ("TEST_OKTA_SCIM_TOKEN", OKTA_TOKEN),
             ("TEST_ENTRA_SCIM_TOKEN", ENTRA_TOKEN),
+            ("TEST_ADMIN_TOKEN", ADMIN_TOKEN),
         ]);
         let config = ConfigHandle::load(&path, env).unwrap_or_else(|e| panic!("test config:\n{e}"));
         let router = http::router(AppState::new(db.store.clone(), config.clone()));
@@ -106,6 +114,19 @@ impl TestApp {
             .request(method, format!("{}/scim/v2{path}", self.base))
             .bearer_auth(token)
             .header("content-type", "application/scim+json")
+    }
+
+    /// An admin API GET of `/admin/v1{path}` with `token`; returns status and JSON body.
+    pub async fn admin_get(&self, token: &str, path: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(format!("{}/admin/v1{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("send");
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("json body"))
     }
 
     /// Sends a SCIM request with a JSON body (or none) and returns status and body.

@@ -135,9 +135,11 @@ pub async fn patch_group(
                 touched.extend(list);
             }
             MemberChange::Remove(list) => {
-                let list = ids(&list);
-                change.removed += tx.remove_group_members(id, &list).await?;
-                touched.extend(list);
+                // Only users who really were members are recomputed: ids of other
+                // connections' users, or of non-members, touch nobody.
+                let members = tx.members_among(id, &ids(&list)).await?;
+                change.removed += tx.remove_group_members(id, &members).await?;
+                touched.extend(members);
             }
             MemberChange::RemoveAll => {
                 let existing = all_members(tx.as_mut(), id).await?;
@@ -245,7 +247,9 @@ async fn set_members(
         added: tx.add_group_members(id, &to_add).await?,
         removed: tx.remove_group_members(id, &to_remove).await?,
     };
-    Ok((change, to_add.into_iter().chain(to_remove).collect()))
+    // Sorted, so that concurrent writers lock users' rows in the same order.
+    let touched: BTreeSet<UserId> = to_add.into_iter().chain(to_remove).collect();
+    Ok((change, touched.into_iter().collect()))
 }
 
 /// Every member must be a user of the same connection.

@@ -94,6 +94,13 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token<'_>>, LexError> {
                 pos: start,
                 message: format!("invalid string literal: {e}"),
             })?;
+            if value.contains('\0') {
+                // No stored value can contain NUL (PostgreSQL text refuses it).
+                return Err(LexError {
+                    pos: start,
+                    message: "a string may not contain the NUL character".to_owned(),
+                });
+            }
             tokens.push(Token {
                 tok: Tok::Str(value),
                 pos: start,

@@ -128,6 +128,7 @@ pub fn parse_group(body: &Value) -> Result<GroupWrite, ScimError> {
         .map(str::to_owned)
         .ok_or_else(|| ScimError::invalid_value("displayName is required and must not be empty"))?;
     let mut members: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     if let Some(Value::Array(items)) = resource.remove("members") {
         for item in &items {
             if text_in(item, "type").is_some_and(|t| t.eq_ignore_ascii_case("Group")) {
@@ -137,7 +138,7 @@ pub fn parse_group(body: &Value) -> Result<GroupWrite, ScimError> {
             }
             let id = text_in(item, "value")
                 .ok_or_else(|| ScimError::invalid_value("every member needs a value (its id)"))?;
-            if !members.iter().any(|m| m == id) {
+            if seen.insert(id) {
                 members.push(id.to_owned());
             }
         }

@@ -123,7 +123,16 @@ pub enum StoreError {
 impl StoreError {
     /// The database did not hand out a connection in time: a retry may succeed.
     pub fn is_busy(&self) -> bool {
-        matches!(self, Self::Database(sqlx::Error::PoolTimedOut))
+        match self {
+            Self::Database(sqlx::Error::PoolTimedOut) => true,
+            // SQLite BUSY/LOCKED (and their extended codes); PostgreSQL deadlock_detected and
+            // serialization_failure. Each means "try again", not "this request is wrong".
+            Self::Database(sqlx::Error::Database(db)) => matches!(
+                db.code().as_deref(),
+                Some("5" | "6" | "261" | "262" | "517" | "40P01" | "40001")
+            ),
+            _ => false,
+        }
     }
 }
 

@@ -52,14 +52,30 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ScimHttpError> {
         )
         .into());
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        ScimError::invalid_syntax(format!(
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ScimHttpError::from(ScimError::invalid_syntax(format!(
             "the request body is not valid JSON: {e} (line {}, column {})",
             e.line(),
             e.column()
-        ))
-        .into()
-    })
+        )))
+    })?;
+    if contains_nul(&value) {
+        // Valid JSON, but no engine can store it (PostgreSQL text and JSONB refuse NUL).
+        return Err(ScimError::invalid_value(
+            "strings may not contain the NUL character (\\u0000)",
+        )
+        .into());
+    }
+    Ok(value)
+}
+
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
+    }
 }
 
 /// A SCIM response: JSON body, `application/scim+json`, and optionally `ETag` and `Location`.

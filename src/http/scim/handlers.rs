@@ -226,6 +226,9 @@ pub async fn search_all(
     ))
 }
 
+/// The most groups one list page returns when it includes their members.
+const GROUP_PAGE_WITH_MEMBERS: u32 = 100;
+
 fn list_query(raw: Option<&str>) -> Result<ListQuery, ScimHttpError> {
     let q = query_map(raw);
     let params = ListParams {
@@ -282,8 +285,14 @@ async fn run_list(
             Ok((page.total_results, out))
         }
         ResourceType::Group => {
-            let page = read.scim_list_groups(&store_query).await?;
             let with_members = projection.wants("members", rt);
+            let mut store_query = store_query;
+            if with_members {
+                // Each group brings all of its members: keep such pages small (a client sees
+                // itemsPerPage and pages on; `excludedAttributes=members` lifts the cap).
+                store_query.count = store_query.count.min(GROUP_PAGE_WITH_MEMBERS);
+            }
+            let page = read.scim_list_groups(&store_query).await?;
             let mut out = Vec::with_capacity(page.items.len());
             for group in page.items {
                 let members = if with_members {

@@ -149,7 +149,7 @@ fn member_change(
 fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
     let one = std::slice::from_ref(value);
     let items = value.as_array().map_or(one, Vec::as_slice);
-    let mut ids = Vec::with_capacity(items.len());
+    let mut ids = UniqueIds::with_capacity(items.len());
     for item in items {
         let id = match item {
             Value::Object(m) => super::member(m, "value"),
@@ -165,14 +165,34 @@ fn member_ids(value: &Value) -> Result<Vec<String>, ScimError> {
                 )));
             }
         };
-        push_unique(&mut ids, id);
+        ids.push(id);
     }
-    Ok(ids)
+    Ok(ids.into_vec())
 }
 
-fn push_unique(ids: &mut Vec<String>, id: String) {
-    if !ids.contains(&id) {
-        ids.push(id);
+/// Ids in first-seen order without duplicates, in O(1) per id: a request may carry a
+/// hundred thousand of them.
+struct UniqueIds {
+    order: Vec<String>,
+    seen: std::collections::HashSet<String>,
+}
+
+impl UniqueIds {
+    fn with_capacity(n: usize) -> Self {
+        Self {
+            order: Vec::with_capacity(n),
+            seen: std::collections::HashSet::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, id: String) {
+        if self.seen.insert(id.clone()) {
+            self.order.push(id);
+        }
+    }
+
+    fn into_vec(self) -> Vec<String> {
+        self.order
     }
 }
 
@@ -182,7 +202,7 @@ fn filter_ids(filter: &Filter) -> Result<Vec<String>, ScimError> {
         Filter::Or(operands) => operands.as_slice(),
         one => std::slice::from_ref(one),
     };
-    let mut ids = Vec::with_capacity(operands.len());
+    let mut ids = UniqueIds::with_capacity(operands.len());
     for operand in operands {
         match operand {
             Filter::Compare {
@@ -193,11 +213,11 @@ fn filter_ids(filter: &Filter) -> Result<Vec<String>, ScimError> {
                 && attr.sub_attr.is_none()
                 && attr.name.eq_ignore_ascii_case("value") =>
             {
-                push_unique(&mut ids, id.clone());
+                ids.push(id.clone());
             }
             Filter::Or(_) => {
                 for id in filter_ids(operand)? {
-                    push_unique(&mut ids, id);
+                    ids.push(id);
                 }
             }
             other => {
@@ -211,5 +231,5 @@ fn filter_ids(filter: &Filter) -> Result<Vec<String>, ScimError> {
             }
         }
     }
-    Ok(ids)
+    Ok(ids.into_vec())
 }

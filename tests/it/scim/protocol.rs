@@ -92,6 +92,26 @@ async fn errors_are_scim_json(app: TestApp) {
         .await;
     assert_scim_error(status, &body, 400, Some("invalidValue"));
 
+    // NUL cannot be stored by either engine: refused, not a 500.
+    let (status, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::POST,
+            "/Users",
+            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a\u{0}b@acme.com" })),
+        )
+        .await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    let (status, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::GET,
+            "/Users?filter=userName%20eq%20%22a%5Cu0000%22",
+            None,
+        )
+        .await;
+    assert_scim_error(status, &body, 400, Some("invalidFilter"));
+
     // Uniqueness, case-insensitively.
     create_user(&app, OKTA_TOKEN, "dup@acme.com").await;
     let (status, body) = app
@@ -532,6 +552,44 @@ async fn break_glass_accounts_are_not_removed_by_the_idp(app: TestApp) {
     assert_eq!(
         super::organizations(&app, &root).await,
         ["acme", "acme-east"]
+    );
+
+    // Naming this (protected, so audited on every recompute) user in another connection's
+    // member removal touches nobody: no recompute, no audit record.
+    let audit_count = || async {
+        app.db
+            .store
+            .list_audit(&idp_sync::store::AuditQuery {
+                user: Some(idp_sync::domain::UserId::from(root.as_str())),
+                ..Default::default()
+            })
+            .await
+            .expect("audit")
+            .len()
+    };
+    let before = audit_count().await;
+    let (status, group) = app
+        .scim_json(
+            ENTRA_TOKEN,
+            Method::POST,
+            "/Groups",
+            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Y", "members": [] })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = app
+        .scim_json(
+            ENTRA_TOKEN,
+            Method::PATCH,
+            &format!("/Groups/{}", id_of(&group)),
+            Some(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{ "op": "remove", "path": format!("members[value eq \"{root}\"]") }] })),
+        )
+        .await;
+    assert!(status == 200 || status == 204);
+    assert_eq!(
+        audit_count().await,
+        before,
+        "another connection's request touched this user"
     );
 
     // …and a DELETE is refused, in SCIM's form, with the account still there.

@@ -36,6 +36,12 @@ pub enum Command {
     /// Bring the database to the latest schema (serve does this at start by default).
     #[command(after_help = "Example:\n  idp-sync migrate --config /etc/idp-sync/idp-sync.toml")]
     Migrate,
+    /// Show what a config would do — invitations, role and organization changes,
+    /// suspensions, conflicts — without changing anything.
+    #[command(
+        after_help = "Examples:\n  idp-sync plan --config new.toml\n  idp-sync plan --config new.toml --json"
+    )]
+    Plan(PlanArgs),
     /// List or show users with their state and effective access.
     #[command(subcommand)]
     Users(UsersCommand),
@@ -51,6 +57,13 @@ pub struct ServeArgs {
     /// Do not run database migrations at start.
     #[arg(long)]
     pub no_migrate: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 
 pub mod cli;
 mod inspect;
+mod plan;
 mod serve;
 
 use crate::config::{self, Config, ConfigErrors};
@@ -57,6 +58,7 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
         }
         Command::Users(cmd) => inspect::users(&cli.config, cmd).await,
         Command::Audit(args) => inspect::audit(&cli.config, args).await,
+        Command::Plan(args) => plan::run(&cli.config, args.json).await,
     }
 }
 

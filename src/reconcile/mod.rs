@@ -8,6 +8,8 @@
 //! access change — invitations, state transitions, outbox events — is built on top of the
 //! [`Recomputed`] results it returns (issue: access engine).
 
+pub mod plan;
+
 use crate::domain::{
     AuditEvent, Cause, ConnectionId, Outcome, Policy, ResolvedAccess, User, UserFacts, UserId,
     resolve_directory,

@@ -181,15 +181,10 @@ fn owned_user(user: Option<User>, connection: &ConnectionId, id: &UserId) -> Pro
     }
 }
 
+/// The user's groups as `(id, displayName)`, ordered by id: one statement.
 pub async fn groups_of(
     read: &mut dyn StoreRead,
     id: &UserId,
 ) -> ProvisionResult<Vec<(GroupId, String)>> {
-    let mut out = Vec::new();
-    for gid in read.group_ids_of_user(id).await? {
-        if let Some(g) = read.get_group(&gid).await? {
-            out.push((g.id, g.display_name));
-        }
-    }
-    Ok(out)
+    Ok(read.group_names_of_user(id).await?)
 }

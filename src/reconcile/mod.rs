@@ -56,14 +56,21 @@ pub async fn directory_changed(
         return Ok(Vec::new());
     }
 
+    // The last-Administrator rule only protects users who hold the top role now: when
+    // none of `users` does, the count cannot change any outcome, so it is not read (a
+    // count over `user_access` per SCIM write).
     let administrators_elsewhere = match policy.roles.top() {
         Some(top) => {
-            let all = usize::try_from(tx.count_users_with_role(&top.name).await?).unwrap_or(0);
             let here = loaded
                 .iter()
                 .filter(|(_, _, b)| b.as_ref().is_some_and(|b| b.access.role == top.name))
                 .count();
-            all.saturating_sub(here)
+            if here == 0 {
+                0
+            } else {
+                let all = tx.count_users_with_role(&top.name).await?;
+                usize::try_from(all).unwrap_or(0).saturating_sub(here)
+            }
         }
         None => 0,
     };

@@ -101,6 +101,9 @@ pub trait StoreRead: Send {
     async fn groups_of_user(&mut self, user: &UserId) -> StoreResult<Vec<IdpGroupRef>>;
     /// The groups the user is a member of, ordered by id (SCIM `groups` attribute).
     async fn group_ids_of_user(&mut self, user: &UserId) -> StoreResult<Vec<GroupId>>;
+    /// The same with each group's displayName, in one statement: what a SCIM User
+    /// renders.
+    async fn group_names_of_user(&mut self, user: &UserId) -> StoreResult<Vec<(GroupId, String)>>;
 
     // access
     async fn get_access(&mut self, user: &UserId) -> StoreResult<Option<StoredAccess>>;

@@ -30,6 +30,12 @@ const DIALECT: super::scim_filter::Dialect = super::scim_filter::Dialect::Sqlite
 /// is already as good as a row lock.
 const FOR_UPDATE: &str = "";
 const FOR_UPDATE_SKIP_LOCKED: &str = "";
+/// Concurrent write transactions share one SQLite transaction (see `sql/batch.rs`): the
+/// writer is a single connection anyway, and a batch appends each touched page to the WAL
+/// once instead of once per request.
+const GROUP_COMMIT: bool = true;
+/// How a batch of write transactions begins: take the write lock up front.
+const BEGIN_BATCH: &str = "BEGIN IMMEDIATE";
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -113,12 +119,16 @@ pub(super) async fn connect(
                 .filename(&path)
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal);
+            // A connection to a local file cannot go stale: no ping round trip to the
+            // connection's worker thread before every use.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(false)
                 .connect_with(options.clone())
                 .await?;
             let read = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             Ok(Arc::new(sql::SqlStore::new(read, write)))

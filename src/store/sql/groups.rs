@@ -298,3 +298,20 @@ pub(super) async fn ids_of_user(c: &mut Conn, user: &UserId) -> Result<Vec<Group
     .await?;
     Ok(ids.into_iter().map(GroupId::new).collect())
 }
+
+pub(super) async fn names_of_user(
+    c: &mut Conn,
+    user: &UserId,
+) -> Result<Vec<(GroupId, String)>, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.group_id, g.display_name FROM group_members m \
+         JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY m.group_id",
+    )
+    .bind(user.as_str())
+    .fetch_all(c)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (GroupId::new(id), name))
+        .collect())
+}

@@ -8,7 +8,8 @@
 //! sqlx's SQLite driver reads them as positional parameters.
 
 use super::{
-    Conn, DIALECT, Db, ENGINE, FOR_UPDATE, FOR_UPDATE_SKIP_LOCKED, MIGRATOR, begin_write, ts,
+    BEGIN_BATCH, Conn, DIALECT, Db, ENGINE, FOR_UPDATE, FOR_UPDATE_SKIP_LOCKED, GROUP_COMMIT,
+    MIGRATOR, begin_write, ts,
 };
 use crate::domain::{
     AuditEvent, ConnectionId, GroupId, IdpGroup, IdpGroupRef, Invitation, InvitationStatus,
@@ -26,6 +27,7 @@ use sqlx::{Pool, Transaction};
 
 mod access;
 mod audit;
+mod batch;
 mod groups;
 mod lifecycle;
 mod outbox;
@@ -33,22 +35,28 @@ mod scim;
 mod users;
 
 /// A store on one engine: a pool for reads and one for write transactions (the same
-/// pool on PostgreSQL; a single connection on SQLite).
+/// pool on PostgreSQL; a single connection on SQLite), and on SQLite the group-commit
+/// writer that owns the write pool (`batch.rs`).
 pub(super) struct SqlStore {
     read: Pool<Db>,
     write: Pool<Db>,
+    batch: Option<batch::Batcher>,
 }
 
 impl SqlStore {
+    /// Starts the group-commit writer, where the engine uses one, on the current runtime.
     pub(super) fn new(read: Pool<Db>, write: Pool<Db>) -> Self {
-        Self { read, write }
+        let batch = GROUP_COMMIT.then(|| batch::Batcher::start(write.clone(), BEGIN_BATCH));
+        Self { read, write, batch }
     }
 }
 
-/// A pooled connection (reads) or an open transaction (reads and writes).
+/// A pooled connection (reads), an open transaction of its own, or a turn inside a group
+/// commit (reads and writes).
 enum Handle {
     Read(PoolConnection<Db>),
     Write(Transaction<'static, Db>),
+    Batched(batch::Lease),
 }
 
 struct SqlHandle(Handle);
@@ -58,6 +66,7 @@ impl SqlHandle {
         match &mut self.0 {
             Handle::Read(c) => c,
             Handle::Write(t) => t,
+            Handle::Batched(l) => l.conn(),
         }
     }
 }
@@ -97,9 +106,11 @@ impl Store for SqlStore {
     }
 
     async fn begin(&self) -> StoreResult<Box<dyn StoreTx>> {
-        Ok(Box::new(SqlHandle(Handle::Write(
-            begin_write(&self.write).await?,
-        ))))
+        let handle = match &self.batch {
+            Some(batch) => Handle::Batched(batch.begin().await?),
+            None => Handle::Write(begin_write(&self.write).await?),
+        };
+        Ok(Box::new(SqlHandle(handle)))
     }
 
     async fn close(&self) {
@@ -192,6 +203,9 @@ impl StoreRead for SqlHandle {
     }
     async fn group_ids_of_user(&mut self, user: &UserId) -> StoreResult<Vec<GroupId>> {
         groups::ids_of_user(self.conn(), user).await
+    }
+    async fn group_names_of_user(&mut self, user: &UserId) -> StoreResult<Vec<(GroupId, String)>> {
+        groups::names_of_user(self.conn(), user).await
     }
 
     async fn get_access(&mut self, user: &UserId) -> StoreResult<Option<StoredAccess>> {
@@ -377,14 +391,18 @@ impl StoreTx for SqlHandle {
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        if let Handle::Write(tx) = self.0 {
-            tx.commit().await?;
+        match self.0 {
+            Handle::Write(tx) => tx.commit().await?,
+            Handle::Batched(lease) => lease.commit().await?,
+            Handle::Read(_) => {}
         }
         Ok(())
     }
     async fn rollback(self: Box<Self>) -> StoreResult<()> {
-        if let Handle::Write(tx) = self.0 {
-            tx.rollback().await?;
+        match self.0 {
+            Handle::Write(tx) => tx.rollback().await?,
+            Handle::Batched(lease) => lease.rollback(),
+            Handle::Read(_) => {}
         }
         Ok(())
     }

@@ -163,3 +163,72 @@ async fn concurrent_writers_do_not_deadlock(store: Arc<dyn Store>) {
         8
     );
 }
+
+both_engines!(concurrent_writes_fail_and_commit_one_by_one);
+/// Concurrent write transactions (on SQLite they share one group commit): each one's
+/// conflict, rollback or drop undoes only its own work, and every commit that returned `Ok`
+/// is visible to readers.
+async fn concurrent_writes_fail_and_commit_one_by_one(store: Arc<dyn Store>) {
+    store.create_user(&user("taken@acme.com")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            let name = match i % 4 {
+                0 => "taken@acme.com".to_owned(),
+                _ => format!("u{i}@acme.com"),
+            };
+            let u = user(&name);
+            match tx.create_user(&u).await {
+                Err(StoreError::Conflict(ConflictKind::UserNameTaken)) if i % 4 == 0 => {
+                    return None;
+                }
+                Ok(()) => {}
+                other => panic!("write {i}: {other:?}"),
+            }
+            tx.append_audit(&AuditEvent::new("test", "test", now()).about(&u))
+                .await
+                .unwrap();
+            match i % 4 {
+                1 => {
+                    tx.rollback().await.unwrap();
+                    None
+                }
+                2 => {
+                    drop(tx);
+                    None
+                }
+                _ => {
+                    tx.commit().await.unwrap();
+                    Some(u.id)
+                }
+            }
+        }));
+    }
+    let mut committed = Vec::new();
+    for t in tasks {
+        committed.extend(t.await.unwrap());
+    }
+    assert_eq!(committed.len(), 12);
+    for id in &committed {
+        assert!(store.get_user(id).await.unwrap().is_some());
+    }
+    let all = store
+        .list_users(&idp_sync::store::UserQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 13, "the taken user and the 12 committed ones");
+    let audit = store
+        .list_audit(&AuditQuery {
+            kind: Some("test".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 12, "only the committed writes' audit rows");
+}

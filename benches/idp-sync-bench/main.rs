@@ -1,0 +1,690 @@
+//! idp-sync's load benchmark (see BENCHMARKS.md):
+//!
+//! ```text
+//! cargo bench --bench idp-sync-bench -- [--engine sqlite|postgres] [--postgres-url URL] [--quick]
+//! ```
+//!
+//! One process serves, on loopback, the ceilings (a bare axum handler with a fixed JSON
+//! body, a bare SQLite insert-per-request endpoint and a bare SQLite read-by-id endpoint,
+//! see `ceiling.rs`) and the real idp-sync router over a fresh database, each on a 2-worker
+//! runtime of its own; the load generator (`load.rs`, 16 keep-alive connections, closed
+//! loop) runs on another. Every figure is printed beside the ceiling measured in the same
+//! run. Peak RSS is measured on the real `idp-sync serve` binary, started as a child on the
+//! seeded database.
+
+#![allow(
+    clippy::panic,
+    reason = "a benchmark tool: a failed set-up step ends the run with its message"
+)]
+
+mod ceiling;
+mod load;
+mod postgres;
+
+use idp_sync::config::{ConfigHandle, Env};
+use idp_sync::domain::{ConnectionId, GroupId, IdpGroup, User, UserId};
+use idp_sync::http::{self, AppState};
+use idp_sync::store::{Store, UserQuery};
+use load::{MakeRequest, Stats, Until, request};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "bench-scim-token-0123456789abcdef";
+const CONNECTIONS: usize = 16;
+/// Groups, and memberships per user on average (1,000 groups, 1,000,000 memberships at
+/// 100,000 users).
+const GROUPS: usize = 1_000;
+const MEMBERSHIPS_PER_USER: usize = 10;
+/// PATCH scenario: requests per group size, members added by each.
+const PATCHES: usize = 30;
+const PATCH_MEMBERS: usize = 100;
+
+struct Args {
+    postgres: bool,
+    postgres_url: Option<String>,
+    quick: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        postgres: false,
+        postgres_url: None,
+        quick: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--engine" => a.postgres = it.next().as_deref() == Some("postgres"),
+            "--postgres-url" => {
+                a.postgres = true;
+                a.postgres_url = it.next();
+            }
+            "--quick" => a.quick = true,
+            "--bench" => {} // added by `cargo bench`
+            other => panic!("unknown argument {other:?}; see BENCHMARKS.md"),
+        }
+    }
+    a
+}
+
+fn runtime(name: &str) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("runtime: {e}"))
+}
+
+/// One line of the result table.
+struct Row {
+    name: String,
+    stats: Stats,
+    /// Target and whether it was met, in words.
+    target: String,
+    pass: Option<bool>,
+}
+
+fn config_text(listen: SocketAddr, url: &str) -> String {
+    format!(
+        r#"version = 1
+[server]
+listen = "{listen}"
+public_url = "http://{listen}"
+[database]
+url = "{url}"
+[[organizations]]
+slug = "acme"
+name = "Acme Corp"
+[[connections]]
+id = "okta"
+kind = "okta"
+[connections.scim]
+token_env = "BENCH_SCIM_TOKEN"
+rate_limit_per_second = 10000000
+[[mappings]]
+connection = "okta"
+idp_group = "Team *"
+role = "Editor"
+organizations = ["acme"]
+"#
+    )
+}
+
+fn user_body(prefix: &str, i: u64) -> String {
+    format!(
+        r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"{prefix}{i}@bench.test","externalId":"{prefix}-ext-{i}","name":{{"givenName":"Bench","familyName":"User {i}"}},"emails":[{{"value":"{prefix}{i}@bench.test","type":"work","primary":true}}],"active":true}}"#
+    )
+}
+
+fn patch_body(members: &[UserId]) -> String {
+    let values: Vec<String> = members
+        .iter()
+        .map(|m| format!(r#"{{"value":"{m}"}}"#))
+        .collect();
+    format!(
+        r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{{"op":"add","path":"members","value":[{}]}}]}}"#,
+        values.join(",")
+    )
+}
+
+fn main() {
+    let args = args();
+    let quick = args.quick;
+    let users: u64 = if quick { 10_000 } else { 100_000 };
+    let window = if quick {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(5)
+    };
+    let server_rt = runtime("server");
+    let client_rt = runtime("load");
+    let dir = tempfile::Builder::new()
+        .prefix("idp-sync-bench-")
+        .tempdir()
+        .unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let cluster = (args.postgres && args.postgres_url.is_none()).then(postgres::Cluster::start);
+    let url = match (&args.postgres_url, &cluster) {
+        (Some(u), _) => u.clone(),
+        (None, Some(c)) => c.url.clone(),
+        (None, None) => format!("sqlite://{}/idp-sync.db", dir.path().display()),
+    };
+    print_header(&args, users);
+
+    // The servers.
+    let ceiling_addr = server_rt.block_on(async {
+        let app = ceiling::router(dir.path()).await;
+        serve(app).await
+    });
+    let config_path = dir.path().join("idp-sync.toml");
+    let (store, scim_addr) = server_rt.block_on(async {
+        let store = idp_sync::store::connect(&url, 10)
+            .await
+            .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        store
+            .migrate()
+            .await
+            .unwrap_or_else(|e| panic!("migrate: {e}"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&config_path, config_text(addr, &url)).unwrap_or_else(|e| panic!("{e}"));
+        let config = ConfigHandle::load(&config_path, Env::from_map([("BENCH_SCIM_TOKEN", TOKEN)]))
+            .unwrap_or_else(|e| panic!("config: {e}"));
+        idp_sync::telemetry::metrics();
+        let app = http::router(AppState::new(store.clone(), config));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (store, addr)
+    });
+
+    let run = |addr: SocketAddr, conns: usize, until: Until, make: MakeRequest| {
+        client_rt.block_on(load::run(addr, conns, until, make))
+    };
+    let get = |path: String| -> MakeRequest {
+        Arc::new(move |_| Some(request("GET", &path, None, None)))
+    };
+
+    let mut rows: Vec<Row> = Vec::new();
+    let ceiling_before = run(
+        ceiling_addr,
+        CONNECTIONS,
+        Until::Elapsed(window),
+        get("/ceiling".into()),
+    );
+    let insert = run(
+        ceiling_addr,
+        CONNECTIONS,
+        Until::Elapsed(window),
+        Arc::new(|i| {
+            Some(request(
+                "POST",
+                &format!("/baseline/insert/{i}"),
+                None,
+                None,
+            ))
+        }),
+    );
+    let read = run(
+        ceiling_addr,
+        CONNECTIONS,
+        Until::Elapsed(window),
+        Arc::new(|i| {
+            let id = 1 + (i.wrapping_mul(7919) % ceiling::READ_ROWS);
+            Some(request("GET", &format!("/baseline/read/{id}"), None, None))
+        }),
+    );
+
+    // POST /Users: the users every later scenario reads.
+    let create = run(
+        scim_addr,
+        CONNECTIONS,
+        Until::Requests(users),
+        Arc::new(|i| {
+            Some(request(
+                "POST",
+                "/scim/v2/Users",
+                Some(TOKEN),
+                Some(user_body("user", i)),
+            ))
+        }),
+    );
+    let create_rate = create.per_second();
+    rows.push(Row {
+        name: format!("POST /Users ({users} users)"),
+        stats: create,
+        target: "≥ 8,000/s and ≥ 6% of ceiling".into(),
+        pass: None,
+    });
+
+    let t = Instant::now();
+    let seeded = server_rt.block_on(seed(store.as_ref(), users));
+    println!(
+        "seeded {} groups and {} memberships through the store in {:.1}s",
+        GROUPS,
+        seeded.memberships,
+        t.elapsed().as_secs_f64()
+    );
+    let ids = Arc::new(seeded.users.clone());
+
+    let by_id = {
+        let ids = ids.clone();
+        run(
+            scim_addr,
+            CONNECTIONS,
+            Until::Elapsed(window),
+            Arc::new(move |i| {
+                let id = &ids[(i.wrapping_mul(7919) % ids.len() as u64) as usize];
+                Some(request(
+                    "GET",
+                    &format!("/scim/v2/Users/{id}"),
+                    Some(TOKEN),
+                    None,
+                ))
+            }),
+        )
+    };
+    rows.push(Row {
+        name: "GET /Users/{id}".into(),
+        stats: by_id,
+        target: "≥ 25% of ceiling, p99 < 5 ms".into(),
+        pass: None,
+    });
+
+    let filter = run(
+        scim_addr,
+        CONNECTIONS,
+        Until::Elapsed(window),
+        Arc::new(move |i| {
+            let k = i.wrapping_mul(7919) % users;
+            Some(request(
+                "GET",
+                &format!("/scim/v2/Users?filter=userName%20eq%20%22user{k}%40bench.test%22"),
+                Some(TOKEN),
+                None,
+            ))
+        }),
+    );
+    rows.push(Row {
+        name: "GET /Users?filter=userName eq".into(),
+        stats: filter,
+        target: "≥ 20% of ceiling".into(),
+        pass: None,
+    });
+
+    // PATCH adding 100 members, one connection (latency), first to the ~1,000-member
+    // group, then to the 100,000-member one.
+    let mut patch_p50 = Vec::new();
+    for (group, label, offset) in [
+        (&seeded.small, "1,000", 0),
+        (&seeded.big, &*format!("{users}"), PATCHES * PATCH_MEMBERS),
+    ] {
+        let spare = Arc::new(seeded.spare[offset..offset + PATCHES * PATCH_MEMBERS].to_vec());
+        let path = format!("/scim/v2/Groups/{group}");
+        let stats = run(
+            scim_addr,
+            1,
+            Until::Requests(PATCHES as u64),
+            Arc::new(move |i| {
+                let i = i as usize;
+                let members = &spare[i * PATCH_MEMBERS..(i + 1) * PATCH_MEMBERS];
+                Some(request(
+                    "PATCH",
+                    &path,
+                    Some(TOKEN),
+                    Some(patch_body(members)),
+                ))
+            }),
+        );
+        patch_p50.push(stats.percentile_ms(0.5));
+        rows.push(Row {
+            name: format!("PATCH +100 members, group of {label}"),
+            stats,
+            target: String::new(),
+            pass: None,
+        });
+    }
+
+    let groups_page = run(
+        scim_addr,
+        1,
+        Until::Requests(if quick { 50 } else { 200 }),
+        Arc::new(|i| {
+            let start = 1 + (i * 100) % 900;
+            Some(request(
+                "GET",
+                &format!("/scim/v2/Groups?excludedAttributes=members&count=100&startIndex={start}"),
+                Some(TOKEN),
+                None,
+            ))
+        }),
+    );
+    rows.push(Row {
+        name: "GET /Groups page of 100, no members".into(),
+        stats: groups_page,
+        target: "p50 < 20 ms".into(),
+        pass: None,
+    });
+
+    let ceiling_after = run(
+        ceiling_addr,
+        CONNECTIONS,
+        Until::Elapsed(window),
+        get("/ceiling".into()),
+    );
+    let ceiling = ceiling_before.per_second().max(ceiling_after.per_second());
+
+    // Judge.
+    for row in &mut rows {
+        let s = &row.stats;
+        let ratio = s.per_second() / ceiling;
+        row.pass = Some(
+            s.errors == 0
+                && match row.name.as_str() {
+                    n if n.starts_with("POST /Users") => s.per_second() >= 8_000.0 && ratio >= 0.06,
+                    "GET /Users/{id}" => ratio >= 0.25 && s.percentile_ms(0.99) < 5.0,
+                    "GET /Users?filter=userName eq" => ratio >= 0.20,
+                    "GET /Groups page of 100, no members" => s.percentile_ms(0.5) < 20.0,
+                    _ => true,
+                },
+        );
+    }
+    if let [small, big] = patch_p50[..] {
+        let ratio = big / small;
+        if let Some(row) = rows.iter_mut().rfind(|r| r.name.starts_with("PATCH")) {
+            row.target = format!("p50 ≤ 1.5 × p50 at 1,000 (is {ratio:.2}×)");
+            row.pass = Some(row.pass == Some(true) && ratio <= 1.5);
+        }
+    }
+
+    println!();
+    println!(
+        "{:<40} {:>9} {:>10} {:>8} {:>8} {:>8} {:>7}  target",
+        "scenario", "requests", "req/s", "p50 ms", "p99 ms", "ceiling", "errors"
+    );
+    let line = |name: &str, s: &Stats, target: &str, pass: Option<bool>| {
+        let verdict = match pass {
+            Some(true) => "PASS",
+            Some(false) => "FAIL",
+            None => "",
+        };
+        println!(
+            "{:<40} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>7.1}% {:>7}  {verdict} {target}",
+            name,
+            s.ok,
+            s.per_second(),
+            s.percentile_ms(0.5),
+            s.percentile_ms(0.99),
+            100.0 * s.per_second() / ceiling,
+            s.errors
+        );
+        if let Some(e) = &s.first_error {
+            println!(
+                "    first error: {}",
+                e.chars().take(300).collect::<String>()
+            );
+        }
+    };
+    line("ceiling: fixed JSON (before)", &ceiling_before, "", None);
+    line("ceiling: fixed JSON (after)", &ceiling_after, "", None);
+    line("baseline: SQLite insert per request", &insert, "", None);
+    line("baseline: SQLite read by id", &read, "", None);
+    for r in &rows {
+        line(&r.name, &r.stats, &r.target, r.pass);
+    }
+    println!(
+        "(ceiling = the higher of the two fixed-JSON runs: {ceiling:.0} req/s; POST /Users ran at {create_rate:.0} users/s)"
+    );
+
+    // Peak RSS of the real binary on the seeded database.
+    server_rt.block_on(store.close());
+    drop(store);
+    let rss = peak_rss(&client_rt, dir.path(), &url, &seeded);
+    println!();
+    match rss {
+        Ok(kib) => println!(
+            "peak RSS of `idp-sync serve` (VmHWM) after the read, write, PATCH and list mix on {users} users, {GROUPS} groups, {} memberships: {:.1} MB  {} (target ≤ 150 MB)",
+            seeded.memberships,
+            kib as f64 / 1024.0,
+            if kib as f64 / 1024.0 <= 150.0 {
+                "PASS"
+            } else {
+                "FAIL"
+            }
+        ),
+        Err(e) => println!("peak RSS: not measured: {e}"),
+    }
+    drop(cluster);
+}
+
+fn print_header(args: &Args, users: u64) {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "idp-sync bench: engine {}, {} mode ({users} users), {cores} cores ({cpu}), {CONNECTIONS} connections, started {}",
+        if args.postgres { "postgres" } else { "sqlite" },
+        if args.quick { "quick" } else { "full" },
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+    );
+}
+
+async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+struct Seeded {
+    /// The users created over HTTP, ordered by id.
+    users: Vec<UserId>,
+    /// Users in no group, for the PATCH scenarios.
+    spare: Vec<UserId>,
+    big: GroupId,
+    small: GroupId,
+    memberships: usize,
+}
+
+/// Groups and memberships through the store's own write API (the same rows SCIM writes),
+/// plus spare users for the PATCH scenarios. Access is not precomputed for the seeded
+/// memberships: only the PATCHed users are recomputed.
+async fn seed(store: &dyn Store, users: u64) -> Seeded {
+    let connection = ConnectionId::from("okta");
+    let mut ids = Vec::with_capacity(users as usize);
+    let mut after: Option<UserId> = None;
+    loop {
+        let page = store
+            .list_users(&UserQuery {
+                connection: Some(connection.clone()),
+                after: after.clone(),
+                limit: 1_000,
+                ..UserQuery::default()
+            })
+            .await
+            .unwrap_or_else(|e| panic!("list users: {e}"));
+        let Some(last) = page.last() else { break };
+        after = Some(last.id.clone());
+        ids.extend(page.into_iter().map(|u| u.id));
+    }
+    let now = chrono::Utc::now();
+    let mut spare = Vec::new();
+    let spare_count = 3 * PATCHES * PATCH_MEMBERS;
+    for chunk in (0..spare_count).collect::<Vec<_>>().chunks(1_000) {
+        let mut tx = store.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        for i in chunk {
+            let user = User::new(connection.clone(), format!("spare{i}@bench.test"), now);
+            tx.create_user(&user)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            spare.push(user.id);
+        }
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let n = ids.len();
+    let total = n * MEMBERSHIPS_PER_USER;
+    let rest_each = (total - n - n.min(1_000)) / (GROUPS - 2);
+    let mut memberships = 0;
+    let mut big = None;
+    let mut small = None;
+    for g in 0..GROUPS {
+        let group = IdpGroup::new(connection.clone(), format!("Team {g:04}"), now);
+        let members: Vec<UserId> = match g {
+            0 => ids.clone(),
+            1 => ids[..n.min(1_000)].to_vec(),
+            _ => (0..rest_each)
+                .map(|k| ids[(g * rest_each + k) % n].clone())
+                .collect(),
+        };
+        let mut tx = store.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        tx.create_group(&group)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        for chunk in members.chunks(10_000) {
+            memberships += tx
+                .add_group_members(&group.id, chunk)
+                .await
+                .unwrap_or_else(|e| panic!("{e}")) as usize;
+        }
+        tx.commit().await.unwrap_or_else(|e| panic!("{e}"));
+        match g {
+            0 => big = Some(group.id),
+            1 => small = Some(group.id),
+            _ => {}
+        }
+    }
+    Seeded {
+        users: ids,
+        spare,
+        big: big.unwrap_or_else(|| panic!("no groups")),
+        small: small.unwrap_or_else(|| panic!("no groups")),
+        memberships,
+    }
+}
+
+/// Starts `idp-sync serve` on the database, runs a mix of every scenario against it and
+/// returns its VmHWM in KiB.
+fn peak_rss(
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    url: &str,
+    seeded: &Seeded,
+) -> Result<u64, String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let path = dir.join("serve.toml");
+    std::fs::write(&path, config_text(addr, url)).map_err(|e| e.to_string())?;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_idp-sync"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("BENCH_SCIM_TOKEN", TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("spawn idp-sync: {e}"))?;
+    let pid = child.id();
+    let result = rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            if Instant::now() > deadline {
+                return Err("idp-sync did not start".to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let ids = Arc::new(seeded.users.clone());
+        let short = Until::Elapsed(Duration::from_secs(2));
+        let mut errors = 0;
+        let reads = ids.clone();
+        errors += load::run(
+            addr,
+            CONNECTIONS,
+            short,
+            Arc::new(move |i| {
+                let id = &reads[(i.wrapping_mul(7919) % reads.len() as u64) as usize];
+                Some(request(
+                    "GET",
+                    &format!("/scim/v2/Users/{id}"),
+                    Some(TOKEN),
+                    None,
+                ))
+            }),
+        )
+        .await
+        .errors;
+        errors += load::run(
+            addr,
+            CONNECTIONS,
+            Until::Requests(5_000),
+            Arc::new(|i| {
+                Some(request(
+                    "POST",
+                    "/scim/v2/Users",
+                    Some(TOKEN),
+                    Some(user_body("rss", i)),
+                ))
+            }),
+        )
+        .await
+        .errors;
+        errors += load::run(
+            addr,
+            CONNECTIONS,
+            short,
+            Arc::new(|i| {
+                let start = 1 + (i * 100) % 900;
+                Some(request(
+                    "GET",
+                    &format!(
+                        "/scim/v2/Groups?excludedAttributes=members&count=100&startIndex={start}"
+                    ),
+                    Some(TOKEN),
+                    None,
+                ))
+            }),
+        )
+        .await
+        .errors;
+        let spare = Arc::new(seeded.spare[2 * PATCHES * PATCH_MEMBERS..].to_vec());
+        let big = format!("/scim/v2/Groups/{}", seeded.big);
+        let patch_path = big.clone();
+        errors += load::run(
+            addr,
+            1,
+            Until::Requests(10),
+            Arc::new(move |i| {
+                let i = i as usize;
+                let members = &spare[i * PATCH_MEMBERS..(i + 1) * PATCH_MEMBERS];
+                Some(request(
+                    "PATCH",
+                    &patch_path,
+                    Some(TOKEN),
+                    Some(patch_body(members)),
+                ))
+            }),
+        )
+        .await
+        .errors;
+        // The whole 100,000-member group, members included, a few times at once.
+        errors += load::run(
+            addr,
+            4,
+            Until::Requests(8),
+            Arc::new(move |_| Some(request("GET", &big, Some(TOKEN), None))),
+        )
+        .await
+        .errors;
+        if errors > 0 {
+            return Err(format!("{errors} requests failed"));
+        }
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .ok_or_else(|| "no VmHWM".to_owned())
+    });
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = child.wait();
+    result
+}

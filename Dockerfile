@@ -17,8 +17,11 @@ RUN apt-get update \
 WORKDIR /src
 # Dependencies first, so that a source change does not rebuild them.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
- && cargo build --release --locked \
+# Stubs for every target Cargo.toml declares (the manifest must be complete to build).
+RUN mkdir -p src benches/idp-sync-bench \
+ && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+ && echo 'fn main() {}' > benches/idp-sync-bench/main.rs \
+ && cargo build --release --locked --bin idp-sync \
  && rm -rf src
 COPY src src
 COPY migrations migrations

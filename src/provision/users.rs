@@ -99,6 +99,16 @@ async fn finish_update(
     kind: &str,
 ) -> ProvisionResult<UserView> {
     next.updated_at = ctx.now;
+    if ctx.policy.is_break_glass(&current.user_name)
+        && !next.user_name.eq_ignore_ascii_case(&current.user_name)
+    {
+        // A rename would take the account out of removal.break_glass, and with it the
+        // protection: the IdP could then deactivate or delete it.
+        return Err(super::ProvisionError::Forbidden(format!(
+            "{:?} is a break-glass account (removal.break_glass); the IdP may not rename it",
+            current.user_name
+        )));
+    }
     let unchanged = next.user_name == current.user_name
         && next.external_id == current.external_id
         && next.active == current.active

@@ -40,6 +40,9 @@ pub async fn directory_changed(
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<Recomputed>> {
     let manual = ConnectionId::manual();
+    // Concurrent writers (PostgreSQL) recompute one user at a time, each from the
+    // memberships the other committed: no access computed from a stale view survives.
+    tx.lock_users(users).await?;
     let mut loaded = Vec::with_capacity(users.len());
     for id in users {
         let Some(user) = tx.get_user(id).await? else {
@@ -68,6 +71,9 @@ pub async fn directory_changed(
             if here == 0 {
                 0
             } else {
+                // Two requests each demoting one of the last two Administrators must not
+                // both see "one more elsewhere".
+                tx.lock_role_changes().await?;
                 let all = tx.count_users_with_role(&top.name).await?;
                 usize::try_from(all).unwrap_or(0).saturating_sub(here)
             }

@@ -143,6 +143,11 @@ pub trait StoreTx: StoreRead {
     /// Reads the user and, on PostgreSQL, locks the row until the end of the transaction.
     async fn get_user_for_update(&mut self, id: &UserId) -> StoreResult<Option<User>>;
     async fn get_group_for_update(&mut self, id: &GroupId) -> StoreResult<Option<IdpGroup>>;
+    /// Locks these users until the transaction ends, in id order (a no-op where writers are
+    /// already serialised). Call before reading what their access is computed from.
+    async fn lock_users(&mut self, ids: &[UserId]) -> StoreResult<()>;
+    /// Serialises reading and changing who holds the top role (the last-Administrator rule).
+    async fn lock_role_changes(&mut self) -> StoreResult<()>;
 
     async fn create_user(&mut self, user: &User) -> StoreResult<()>;
     /// Writes `user` if the stored version is still `expected_version`, and returns it as

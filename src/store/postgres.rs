@@ -24,6 +24,12 @@ const ENGINE: Engine = Engine::Postgres;
 const DIALECT: super::scim_filter::Dialect = super::scim_filter::Dialect::Postgres;
 const FOR_UPDATE: &str = " FOR UPDATE";
 const FOR_UPDATE_SKIP_LOCKED: &str = " FOR UPDATE OF d SKIP LOCKED";
+/// Row locks for recomputing users. NO KEY UPDATE does not conflict with the KEY SHARE
+/// locks that foreign keys take when memberships are inserted.
+const FOR_NO_KEY_UPDATE: &str = " FOR NO KEY UPDATE";
+/// A transaction-scoped advisory lock that serialises reads of "who holds the top role"
+/// (the last-Administrator rule) with the writes that change it.
+const ROLE_CHANGE_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(7301934201)");
 /// PostgreSQL runs concurrent write transactions on connections of their own (row locks,
 /// several replicas); each commits by itself. See BENCHMARKS.md for both measured.
 const GROUP_COMMIT: bool = false;

@@ -30,6 +30,10 @@ const DIALECT: super::scim_filter::Dialect = super::scim_filter::Dialect::Sqlite
 /// is already as good as a row lock.
 const FOR_UPDATE: &str = "";
 const FOR_UPDATE_SKIP_LOCKED: &str = "";
+/// Row locks for recomputing users: the single writer already serialises them.
+const FOR_NO_KEY_UPDATE: &str = "";
+/// Serialises changes to who holds the top role: the single writer already does.
+const ROLE_CHANGE_LOCK: Option<&str> = None;
 /// Concurrent write transactions share one SQLite transaction (see `sql/batch.rs`): the
 /// writer is a single connection anyway, and a batch appends each touched page to the WAL
 /// once instead of once per request.
@@ -128,6 +132,7 @@ pub(super) async fn connect(
                 .await?;
             let read = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
+                .acquire_timeout(std::time::Duration::from_secs(10))
                 .test_before_acquire(false)
                 .connect_with(options)
                 .await?;

@@ -74,13 +74,22 @@ impl Batcher {
         Self { queue }
     }
 
-    /// Waits for this request's turn on the writer connection.
+    /// Waits for this request's turn on the writer connection, at most [`WRITER_WAIT`]:
+    /// past that the caller is told the store is busy (503 + Retry-After) instead of
+    /// running into the HTTP request timeout. A lease granted after the caller gave up is
+    /// dropped, which rolls its savepoint back.
     pub(super) async fn begin(&self) -> StoreResult<Lease> {
         let (reply, lease) = oneshot::channel();
         self.queue.send(reply).map_err(|_| closed())?;
-        lease.await.map_err(|_| closed())?
+        match tokio::time::timeout(WRITER_WAIT, lease).await {
+            Ok(lease) => lease.map_err(|_| closed())?,
+            Err(_) => Err(StoreError::Database(sqlx::Error::PoolTimedOut)),
+        }
     }
 }
+
+/// How long a write waits for its turn on the single SQLite writer.
+const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn closed() -> StoreError {
     StoreError::Database(sqlx::Error::PoolClosed)

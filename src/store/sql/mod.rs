@@ -8,8 +8,8 @@
 //! sqlx's SQLite driver reads them as positional parameters.
 
 use super::{
-    BEGIN_BATCH, Conn, DIALECT, Db, ENGINE, FOR_UPDATE, FOR_UPDATE_SKIP_LOCKED, GROUP_COMMIT,
-    MIGRATOR, begin_write, ts,
+    BEGIN_BATCH, Conn, DIALECT, Db, ENGINE, FOR_NO_KEY_UPDATE, FOR_UPDATE, FOR_UPDATE_SKIP_LOCKED,
+    GROUP_COMMIT, MIGRATOR, ROLE_CHANGE_LOCK, begin_write, ts,
 };
 use crate::domain::{
     AuditEvent, ConnectionId, GroupId, IdpGroup, IdpGroupRef, Invitation, InvitationStatus,
@@ -259,6 +259,12 @@ impl StoreTx for SqlHandle {
     }
     async fn get_group_for_update(&mut self, id: &GroupId) -> StoreResult<Option<IdpGroup>> {
         groups::get(self.conn(), id, true).await
+    }
+    async fn lock_users(&mut self, ids: &[UserId]) -> StoreResult<()> {
+        users::lock(self.conn(), ids).await
+    }
+    async fn lock_role_changes(&mut self) -> StoreResult<()> {
+        users::lock_role_changes(self.conn()).await
     }
 
     async fn create_user(&mut self, user: &User) -> StoreResult<()> {

@@ -1,6 +1,6 @@
 //! Users: create, read by any of their identities, optimistic update, delete, list.
 
-use super::{Conn, FOR_UPDATE, ts};
+use super::{Conn, FOR_NO_KEY_UPDATE, FOR_UPDATE, ROLE_CHANGE_LOCK, ts};
 use crate::domain::{ConnectionId, User, UserId};
 use crate::store::error::StoreError;
 use crate::store::rows::UserRow;
@@ -34,6 +34,39 @@ pub(super) async fn get(c: &mut Conn, id: &UserId, lock: bool) -> Result<Option<
         .await?
         .map(User::try_from)
         .transpose()
+}
+
+/// Locks the users' rows, in id order, until the transaction ends (PostgreSQL; SQLite's
+/// single writer already serialises writers). Reads after it see what concurrent writers
+/// committed, so a user is recomputed from their memberships as they now are.
+pub(super) async fn lock(c: &mut Conn, ids: &[UserId]) -> Result<(), StoreError> {
+    if FOR_NO_KEY_UPDATE.is_empty() || ids.is_empty() {
+        return Ok(());
+    }
+    let mut sorted: Vec<&str> = ids.iter().map(UserId::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    for chunk in sorted.chunks(1_000) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id FROM users WHERE id IN ({}) ORDER BY id{FOR_NO_KEY_UPDATE}",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.fetch_all(&mut *c).await?;
+    }
+    Ok(())
+}
+
+/// Takes the lock that serialises changes to who holds the top role (PostgreSQL).
+pub(super) async fn lock_role_changes(c: &mut Conn) -> Result<(), StoreError> {
+    if let Some(sql) = ROLE_CHANGE_LOCK {
+        sqlx::query(sql).execute(c).await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn find_by(

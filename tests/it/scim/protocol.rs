@@ -592,6 +592,21 @@ async fn break_glass_accounts_are_not_removed_by_the_idp(app: TestApp) {
         "another connection's request touched this user"
     );
 
+    // A rename would take the account out of the break-glass list: refused.
+    let (status, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PATCH,
+            &format!("/Users/{root}"),
+            Some(json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{ "op": "replace", "value": { "userName": "x@acme.com", "active": false } }] })),
+        )
+        .await;
+    assert_scim_error(status, &body, 403, None);
+    assert_eq!(
+        super::organizations(&app, &root).await,
+        ["acme", "acme-east"]
+    );
+
     // …and a DELETE is refused, in SCIM's form, with the account still there.
     let (status, body) = app
         .scim_json(OKTA_TOKEN, Method::DELETE, &format!("/Users/{root}"), None)

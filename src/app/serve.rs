@@ -3,9 +3,12 @@
 //! or SIGINT: stop accepting, let in-flight requests finish, exit 0 within 10 seconds.
 
 use super::{AppError, cli::ServeArgs, load_config, open_store};
-use crate::config::{ConfigHandle, Env, ReloadOutcome};
+use crate::config::{Candidate, Config, ConfigHandle, Env};
 use crate::domain::AuditEvent;
+use crate::domain::Cause;
 use crate::http::{self, AppState};
+use crate::reconcile::plan::{load_directory, plan};
+use crate::reconcile::reconcile_all;
 use crate::store::Store;
 use std::path::Path;
 use std::sync::Arc;
@@ -36,6 +39,10 @@ pub async fn serve(config_path: &Path, args: ServeArgs) -> Result<(), AppError> 
         .local_addr()
         .map_err(|e| AppError::Runtime(format!("cannot read the bound address: {e}")))?;
     tracing::info!(%addr, engine = %store.engine(), "listening");
+
+    // The config may have changed while the daemon was down: bring everyone's access up to
+    // date, in the background (readiness does not wait), under the mass-removal rule.
+    tokio::spawn(reconcile_at_start(handle.current(), store.clone()));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let reloader = tokio::spawn(reload_loop(handle.clone(), store.clone(), stop_rx.clone()));
@@ -105,38 +112,148 @@ async fn reload_loop(handle: ConfigHandle, store: Arc<dyn Store>, mut stop: watc
 
 pub(crate) async fn reload_once(handle: &ConfigHandle, store: &dyn Store, trigger: &str) {
     let now = chrono::Utc::now();
-    let reloading = handle.clone();
-    let outcome = match tokio::task::spawn_blocking(move || reloading.reload()).await {
-        Ok(outcome) => outcome,
+    let reading = handle.clone();
+    let candidate = match tokio::task::spawn_blocking(move || reading.candidate()).await {
+        Ok(candidate) => candidate,
         Err(e) => {
             tracing::error!(error = %e, "config reload task failed");
             return;
         }
     };
-    let (result, audit) = match outcome {
-        ReloadOutcome::Applied { current, .. } => {
-            let fingerprint = current.fingerprint.to_string();
-            tracing::info!(event = "config.reloaded", %trigger, %fingerprint, "config.reloaded");
-            let audit = AuditEvent::new("config.reloaded", "system", now)
-                .with_detail(serde_json::json!({ "trigger": trigger, "fingerprint": fingerprint }));
-            ("applied", Some(audit))
-        }
-        ReloadOutcome::Unchanged => {
+    let next = match candidate {
+        Candidate::Unchanged => {
             tracing::info!(event = "config.unchanged", %trigger, "config file unchanged; nothing to apply");
-            ("unchanged", None)
+            metrics::counter!("idp_sync_config_reloads_total", "result" => "unchanged")
+                .increment(1);
+            return;
         }
-        ReloadOutcome::Invalid(errors) => {
-            let reason = errors.to_string();
-            tracing::warn!(event = "config.reload_refused", %trigger, %reason, "config.reload_refused");
-            let audit = AuditEvent::new("config.reload_refused", "system", now)
-                .with_detail(serde_json::json!({ "trigger": trigger, "reason": reason }));
-            ("invalid", Some(audit))
+        Candidate::Invalid(errors) => {
+            refuse(store, trigger, "invalid", &errors.to_string(), now).await;
+            return;
         }
+        Candidate::Changed(next) => next,
     };
+    let fingerprint = next.fingerprint.to_string();
+
+    // A change that would remove access from too many users at once is not applied.
+    match mass_removal(store, &next).await {
+        Ok(None) => {}
+        Ok(Some(reason)) => {
+            refuse(store, trigger, "held", &reason, now).await;
+            return;
+        }
+        Err(e) => {
+            let reason = format!("the directory could not be read to check the change: {e}");
+            refuse(store, trigger, "error", &reason, now).await;
+            return;
+        }
+    }
+
+    handle.apply(next.clone());
+    tracing::info!(event = "config.reloaded", %trigger, %fingerprint, "config.reloaded");
+    metrics::counter!("idp_sync_config_reloads_total", "result" => "applied").increment(1);
+    let audit = AuditEvent::new("config.reloaded", "system", now)
+        .with_detail(serde_json::json!({ "trigger": trigger, "fingerprint": fingerprint }));
+    record(store, &audit).await;
+
+    // Everyone's access under the new policy (new mappings, an organization a `*` mapping
+    // now includes, a removed connection…).
+    let cause = Cause::ConfigReload {
+        revision: fingerprint,
+    };
+    match reconcile_all(store, &next.policy, &cause, now).await {
+        Ok(summary) => tracing::info!(
+            event = "access.recomputed",
+            users = summary.users,
+            changed = summary.changed,
+            "access recomputed under the new config"
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "recomputing access after the reload failed; it is retried at the next reload")
+        }
+    }
+}
+
+async fn reconcile_at_start(config: Arc<Config>, store: Arc<dyn Store>) {
+    let now = chrono::Utc::now();
+    match mass_removal(store.as_ref(), &config).await {
+        Ok(None) => {}
+        Ok(Some(reason)) => {
+            tracing::warn!(event = "access.recompute_held", %reason, "access not recomputed at start");
+            let audit = AuditEvent::new("config.start_held", "system", now)
+                .with_detail(serde_json::json!({ "reason": reason }));
+            record(store.as_ref(), &audit).await;
+            return;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the directory to recompute access at start");
+            return;
+        }
+    }
+    let cause = Cause::ConfigReload {
+        revision: config.fingerprint.to_string(),
+    };
+    match reconcile_all(store.as_ref(), &config.policy, &cause, now).await {
+        Ok(summary) => tracing::info!(
+            event = "access.recomputed",
+            users = summary.users,
+            changed = summary.changed,
+            "access recomputed at start"
+        ),
+        Err(e) => tracing::error!(error = %e, "recomputing access at start failed"),
+    }
+}
+
+/// Why `next` would be a mass removal (DESIGN §3), or `None` when it is not.
+async fn mass_removal(
+    store: &dyn Store,
+    next: &Config,
+) -> Result<Option<String>, crate::store::StoreError> {
+    let mut read = store.read().await?;
+    let directory = load_directory(read.as_mut()).await?;
+    drop(read);
+    let removal = &next.removal;
+    let plan = plan(
+        &next.policy,
+        &directory,
+        removal.mass_threshold,
+        removal.mass_minimum,
+    );
+    Ok(plan.mass_removal.then(|| {
+        format!(
+            "mass removal: {} of the {} users with access would lose it, more than \
+             removal.mass_threshold ({}) allows; the config was not applied. See who with \
+             `idp-sync plan --config {}`; to apply it anyway, raise removal.mass_threshold \
+             for this change and reload",
+            plan.summary.suspend,
+            plan.summary.with_access,
+            removal.mass_threshold,
+            next.source.display()
+        )
+    }))
+}
+
+async fn refuse(
+    store: &dyn Store,
+    trigger: &str,
+    result: &'static str,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    tracing::warn!(event = "config.reload_refused", %trigger, %reason, "config.reload_refused");
     metrics::counter!("idp_sync_config_reloads_total", "result" => result).increment(1);
-    if let Some(event) = audit
-        && let Err(e) = store.append_audit(&event).await
-    {
+    let kind = if result == "held" {
+        "config.reload_held"
+    } else {
+        "config.reload_refused"
+    };
+    let audit = AuditEvent::new(kind, "system", now)
+        .with_detail(serde_json::json!({ "trigger": trigger, "reason": reason }));
+    record(store, &audit).await;
+}
+
+async fn record(store: &dyn Store, event: &AuditEvent) {
+    if let Err(e) = store.append_audit(event).await {
         tracing::error!(error = %e, "could not record the config reload in the audit log");
     }
 }

@@ -196,3 +196,50 @@ fn actor(cause: &Cause) -> String {
         Cause::Invitation { .. } => "invitation".to_owned(),
     }
 }
+
+/// How many users [`reconcile_all`] recomputed and changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReconcileSummary {
+    pub users: usize,
+    pub changed: usize,
+}
+
+/// Users recomputed per transaction by [`reconcile_all`]: large enough to be quick, small
+/// enough not to hold the writer for long.
+const RECONCILE_CHUNK: u32 = 500;
+
+/// Recomputes every user (after a config reload, or when an organization appears that a
+/// `*` mapping includes), a chunk of users per transaction, writing only the differences.
+pub async fn reconcile_all(
+    store: &dyn crate::store::Store,
+    policy: &Policy,
+    cause: &Cause,
+    now: DateTime<Utc>,
+) -> StoreResult<ReconcileSummary> {
+    let mut summary = ReconcileSummary::default();
+    let mut after: Option<UserId> = None;
+    loop {
+        let ids: Vec<UserId> = store
+            .list_users(&crate::store::UserQuery {
+                after: after.clone(),
+                limit: RECONCILE_CHUNK,
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        let full = ids.len() == RECONCILE_CHUNK as usize;
+        after = ids.last().cloned();
+        if !ids.is_empty() {
+            let mut tx = store.begin().await?;
+            let results = directory_changed(tx.as_mut(), policy, &ids, cause, now).await?;
+            tx.commit().await?;
+            summary.users += results.len();
+            summary.changed += results.iter().filter(|r| r.changed).count();
+        }
+        if !full {
+            return Ok(summary);
+        }
+    }
+}

@@ -12,6 +12,8 @@ struct Daemon {
     child: Child,
     lines: mpsc::Receiver<serde_json::Value>,
     seen: Vec<serde_json::Value>,
+    /// How many of `seen` earlier waits have gone past.
+    consumed: usize,
     base: String,
 }
 
@@ -45,6 +47,7 @@ impl Daemon {
             child,
             lines: rx,
             seen: Vec::new(),
+            consumed: 0,
             base: String::new(),
         };
         let listening = daemon.wait_for(|l| l["message"] == "listening");
@@ -53,16 +56,20 @@ impl Daemon {
         daemon
     }
 
-    /// Waits up to 15 s for a log line matching `pred`.
+    /// Waits up to 15 s for a log line matching `pred`, after the line the previous wait
+    /// matched: log lines are consumed in order, so a wait never matches an old line.
     fn wait_for(&mut self, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-        if let Some(hit) = self.seen.iter().find(|l| pred(l)) {
-            return hit.clone();
+        if let Some(offset) = self.seen[self.consumed..].iter().position(|l| pred(l)) {
+            self.consumed += offset + 1;
+            return self.seen[self.consumed - 1].clone();
         }
+        self.consumed = self.seen.len();
         let deadline = Instant::now() + Duration::from_secs(15);
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
                     self.seen.push(line.clone());
+                    self.consumed = self.seen.len();
                     if pred(&line) {
                         return line;
                     }
@@ -329,4 +336,148 @@ fn every_subcommand_has_help_with_an_example() {
             "{sub} --help has no example:\n{text}"
         );
     }
+}
+
+const E2E_SCIM_TOKEN: &str = "e2e-scim-token-0123456789";
+const E2E_ADMIN_TOKEN: &str = "e2e-admin-token-0123456789";
+
+fn reload_config(
+    db: &Path,
+    orgs: &[&str],
+    mapping_orgs: Option<&str>,
+    mass_threshold: f64,
+) -> String {
+    let mut text = format!(
+        "version = 1\n[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1:8080\"\n\
+         [database]\nurl = \"sqlite://{}\"\n[removal]\nmass_threshold = {mass_threshold}\nmass_minimum = 10\n\
+         [[admin_tokens]]\nname = \"ops\"\nrole = \"Administrator\"\ntoken_env = \"E2E_ADMIN_TOKEN\"\n",
+        db.display()
+    );
+    for org in orgs {
+        text.push_str(&format!(
+            "[[organizations]]\nslug = \"{org}\"\nname = \"{org}\"\n"
+        ));
+    }
+    text.push_str("[[connections]]\nid = \"okta\"\nkind = \"okta\"\n[connections.scim]\ntoken_env = \"E2E_SCIM_TOKEN\"\n");
+    if let Some(orgs) = mapping_orgs {
+        text.push_str(&format!(
+            "[[mappings]]\nconnection = \"okta\"\nidp_group = \"Engineering\"\nrole = \"Editor\"\norganizations = {orgs}\n"
+        ));
+    }
+    text
+}
+
+async fn organizations_of(daemon: &Daemon, user: &str) -> serde_json::Value {
+    let res = reqwest::Client::new()
+        .get(format!("{}/admin/v1/users/{user}", daemon.base))
+        .bearer_auth(E2E_ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("admin");
+    let body: serde_json::Value = res.json().await.expect("json");
+    body["access"]["organizations"].clone()
+}
+
+#[tokio::test]
+async fn reloads_recompute_access_and_refuse_mass_removals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("idp-sync.db");
+    let config = dir.path().join("idp-sync.toml");
+    std::fs::write(
+        &config,
+        reload_config(&db, &["acme", "globex"], Some("[\"acme\"]"), 0.2),
+    )
+    .expect("write");
+    let mut daemon = Daemon::start(
+        &config,
+        dir.path(),
+        &[
+            ("E2E_SCIM_TOKEN", E2E_SCIM_TOKEN),
+            ("E2E_ADMIN_TOKEN", E2E_ADMIN_TOKEN),
+        ],
+    );
+
+    // Twelve people in the mapped group.
+    let http = reqwest::Client::new();
+    let scim = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        http.request(method, format!("{}/scim/v2{path}", daemon.base))
+            .bearer_auth(E2E_SCIM_TOKEN)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+    };
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let res = scim(
+            reqwest::Method::POST,
+            "/Users",
+            serde_json::json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("p{i}@acme.com") }),
+        )
+        .send()
+        .await
+        .expect("create");
+        assert_eq!(res.status(), 201);
+        let body: serde_json::Value = res.json().await.expect("json");
+        ids.push(serde_json::json!({ "value": body["id"] }));
+    }
+    let res = scim(
+        reqwest::Method::POST,
+        "/Groups",
+        serde_json::json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering", "members": ids }),
+    )
+    .send()
+    .await
+    .expect("group");
+    assert_eq!(res.status(), 201);
+    let first = ids[0]["value"].as_str().expect("id").to_owned();
+    assert_eq!(
+        organizations_of(&daemon, &first).await,
+        serde_json::json!(["acme"])
+    );
+
+    // `*` includes an organization the reload adds.
+    replace_file(
+        &config,
+        &reload_config(&db, &["acme", "globex", "initech"], Some("[\"*\"]"), 0.2),
+    );
+    daemon.signal("HUP");
+    daemon.wait_for(|l| l["message"] == "access recomputed under the new config");
+    assert_eq!(
+        organizations_of(&daemon, &first).await,
+        serde_json::json!(["acme", "globex", "initech"])
+    );
+
+    // Removing the mapping would take access from all twelve: refused, and nothing changes.
+    replace_file(
+        &config,
+        &reload_config(&db, &["acme", "globex", "initech"], None, 0.2),
+    );
+    daemon.signal("HUP");
+    let refused = daemon.wait_for(|l| {
+        l["message"] == "config.reload_refused"
+            && l["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("mass removal"))
+    });
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("12 of the 12 users"),
+        "{refused}"
+    );
+    assert_eq!(
+        organizations_of(&daemon, &first).await,
+        serde_json::json!(["acme", "globex", "initech"])
+    );
+
+    // With a threshold that allows it, the same change applies.
+    replace_file(
+        &config,
+        &reload_config(&db, &["acme", "globex", "initech"], None, 1.0),
+    );
+    daemon.signal("HUP");
+    daemon.wait_for(|l| {
+        l["message"] == "access recomputed under the new config" && l["changed"] == 12
+    });
+    assert!(organizations_of(&daemon, &first).await.is_null());
 }

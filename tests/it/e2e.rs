@@ -319,6 +319,7 @@ fn every_subcommand_has_help_with_an_example() {
         "serve",
         "check-config",
         "migrate",
+        "plan",
         "users list",
         "users show",
         "audit",

@@ -259,6 +259,25 @@ pub fn render(
     })
 }
 
+/// The text part as written: 7bit (ASCII) or 8bit, CRLF line endings, never
+/// quoted-printable — lettre would choose QP for lines over 76 characters and cut the link
+/// with soft line breaks. Lines may be up to 998 bytes (RFC 5322); longer text falls back
+/// to lettre's choice.
+fn verbatim_body(text: String) -> Body {
+    let normalized = text.replace("\r\n", "\n").replace('\r', "\n");
+    let fits = normalized.lines().all(|l| l.len() <= 998) && !normalized.contains('\0');
+    if !fits {
+        return Body::new(text);
+    }
+    let encoding = if normalized.is_ascii() {
+        ContentTransferEncoding::SevenBit
+    } else {
+        ContentTransferEncoding::EightBit
+    };
+    let crlf = normalized.replace('\n', "\r\n");
+    Body::dangerous_pre_encoded(crlf.into_bytes(), encoding)
+}
+
 /// `<invitation-{id}@{public_url host}>`.
 pub fn message_id(config: &Config, invitation_id: &str) -> String {
     format!(
@@ -285,8 +304,7 @@ fn message(
     let invitation_id = body["invitation"]["id"]
         .as_str()
         .ok_or_else(|| Failure::Permanent("event has no invitation id".into()))?;
-    let text = Body::new_with_encoding(rendered.text.clone(), ContentTransferEncoding::EightBit)
-        .unwrap_or_else(|_| Body::new(rendered.text));
+    let text = verbatim_body(rendered.text);
     let parts = MultiPart::alternative()
         .singlepart(
             SinglePart::builder()

@@ -4,6 +4,7 @@
 
 mod config;
 mod e2e;
+mod outbox;
 mod scim;
 mod scim2_tester;
 mod scim_sql;

@@ -341,3 +341,52 @@ async fn connector_posts_json_escaped_values(store: Arc<dyn Store>) {
     );
 }
 both_engines_outbox!(connector_posts_json_escaped_values);
+
+/// Stopping the worker lets the delivery in progress finish and be recorded.
+async fn shutdown_finishes_the_delivery_in_progress(store: Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::start(200).await;
+    rx.delay_ms.store(700, std::sync::atomic::Ordering::SeqCst);
+    let cfg = config(&dir, &webhook_toml(&rx.url));
+    let worker = start_worker(store.clone(), &cfg, fast_options());
+    let (event, _) = enqueue(store.as_ref(), &cfg, &user("Ana"), EventType::UserSuspended).await;
+    worker.waker.wake();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while rx.hits().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no attempt");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    worker.stop().await;
+    let d = delivery(store.as_ref(), &event.id, "webhook:app").await;
+    assert_eq!(d.status, DeliveryStatus::Delivered, "{d:?}");
+}
+both_engines_outbox!(shutdown_finishes_the_delivery_in_progress);
+
+/// A 429 with `Retry-After` delays the next attempt at least that long.
+async fn retry_after_is_honoured(store: Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let rx = Receiver::start(429).await;
+    *rx.retry_after.lock().unwrap() = Some("120".into());
+    let cfg = config(
+        &dir,
+        &format!("{}{}", webhook_toml(&rx.url), fast_delivery("1h")),
+    );
+    let worker = start_worker(store.clone(), &cfg, fast_options());
+    let (event, _) = enqueue(store.as_ref(), &cfg, &user("Ana"), EventType::UserActivated).await;
+    let d = wait_for(
+        store.as_ref(),
+        &event.id,
+        "webhook:app",
+        Duration::from_secs(5),
+        |d| d.attempts == 1 && d.last_error.is_some() && d.claimed_until.is_none(),
+    )
+    .await;
+    worker.stop().await;
+    // backoff_max is 200 ms, but the receiver asked for two minutes.
+    let wait = d.next_attempt_at - event.occurred_at;
+    assert!(wait >= chrono::Duration::seconds(119), "{wait:?}");
+    assert!(wait < chrono::Duration::seconds(130), "{wait:?}");
+    assert_eq!(rx.hits().len(), 1);
+    assert!(d.last_error.as_deref().unwrap().contains("429"));
+}
+both_engines_outbox!(retry_after_is_honoured);

@@ -14,7 +14,7 @@ use idp_sync::domain::{
 };
 use idp_sync::outbox::{self, EventInput, Waker, Worker, WorkerOptions};
 use idp_sync::store::{Delivery, Store};
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -195,12 +195,18 @@ pub struct Receiver {
     pub url: String,
     pub hits: Arc<Mutex<Vec<Hit>>>,
     pub status: Arc<AtomicU16>,
+    /// Milliseconds to wait before answering.
+    pub delay_ms: Arc<AtomicU64>,
+    /// A `Retry-After` value to answer with.
+    pub retry_after: Arc<Mutex<Option<String>>>,
 }
 
 #[derive(Clone)]
 struct ReceiverState {
     hits: Arc<Mutex<Vec<Hit>>>,
     status: Arc<AtomicU16>,
+    delay_ms: Arc<AtomicU64>,
+    retry_after: Arc<Mutex<Option<String>>>,
 }
 
 async fn receive(
@@ -208,13 +214,21 @@ async fn receive(
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: String,
-) -> StatusCode {
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let delay = state.delay_ms.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(delay)).await;
     state.hits.lock().unwrap().push(Hit {
         path: uri.path().to_owned(),
         headers,
         body,
     });
-    StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap()
+    let status = StatusCode::from_u16(state.status.load(Ordering::SeqCst)).unwrap();
+    let retry_after = state.retry_after.lock().unwrap().clone();
+    match retry_after {
+        Some(v) => (status, [("retry-after", v)]).into_response(),
+        None => status.into_response(),
+    }
 }
 
 impl Receiver {
@@ -222,6 +236,8 @@ impl Receiver {
         let state = ReceiverState {
             hits: Arc::default(),
             status: Arc::new(AtomicU16::new(status)),
+            delay_ms: Arc::default(),
+            retry_after: Arc::default(),
         };
         let app = axum::Router::new()
             .fallback(receive)
@@ -235,6 +251,8 @@ impl Receiver {
             url: format!("http://{addr}"),
             hits: state.hits,
             status: state.status,
+            delay_ms: state.delay_ms,
+            retry_after: state.retry_after,
         }
     }
 

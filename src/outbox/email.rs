@@ -206,6 +206,7 @@ pub fn render(
         }
     };
     let mut env = Environment::new();
+    env.set_keep_trailing_newline(true);
     let sources = [
         (
             "invitation.subject.txt",

@@ -17,6 +17,9 @@
 //!   says, or dead-lettered ([`super::retry`]); the metric
 //!   `idp_sync_deliveries_total{kind,result}` counts `delivered`, `retry` and `dead`.
 //!   A destination no longer in the config dead-letters its deliveries.
+//! - **Order after a dead letter**: a dead delivery no longer holds back the user's later
+//!   events to that destination (the store's claim waits only for *pending* ones); the
+//!   receiver sees a gap, which the admin API shows and [`super::retry_dead`] can fill.
 
 use super::email::{self, InvitationSecret, SendOutcome};
 use super::event::{CONNECTOR_PREFIX, EMAIL_DESTINATION, WEBHOOK_PREFIX, destination_kind};
@@ -141,7 +144,12 @@ impl Worker {
             tokio::select! {
                 _ = self.waker.0.notified() => {}
                 _ = tokio::time::sleep(options.poll_interval) => {}
-                _ = stop.changed() => {}
+                changed = stop.changed() => {
+                    // A dropped sender can never say stop: treat it as one.
+                    if changed.is_err() {
+                        break;
+                    }
+                }
                 Some(done) = running.join_next(), if !running.is_empty() => {
                     if matches!(done, Ok(true)) {
                         tracing::warn!("outbox: fault injection fired; worker stops");

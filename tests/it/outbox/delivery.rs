@@ -390,3 +390,81 @@ async fn retry_after_is_honoured(store: Arc<dyn Store>) {
     assert!(d.last_error.as_deref().unwrap().contains("429"));
 }
 both_engines_outbox!(retry_after_is_honoured);
+
+#[test]
+fn destinations_follow_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_port();
+    let toml = format!(
+        "{}[[webhooks]]\nname = \"all\"\nurl = \"http://127.0.0.1:9/a\"\nsecret_env = \"TEST_WEBHOOK_SECRET\"\n\
+         [[webhooks]]\nname = \"star\"\nurl = \"http://127.0.0.1:9/b\"\nsecret_env = \"TEST_WEBHOOK_SECRET\"\nevents = [\"*\"]\n\
+         [[webhooks]]\nurl = \"http://127.0.0.1:9/c\"\nsecret_env = \"TEST_WEBHOOK_SECRET\"\nevents = [\"user.removed\"]\n\
+         [[connectors]]\nname = \"app-invite\"\non = \"user.invited\"\nurl = \"http://127.0.0.1:9/i\"\n",
+        email_toml(addr)
+    );
+    let cfg = config(&dir, &toml).current();
+    assert_eq!(
+        outbox::destinations_for(&cfg, EventType::UserInvited),
+        [
+            "email",
+            "webhook:all",
+            "webhook:star",
+            "connector:app-invite"
+        ]
+    );
+    assert_eq!(
+        outbox::destinations_for(&cfg, EventType::UserRemoved),
+        [
+            "webhook:all",
+            "webhook:star",
+            "webhook:http://127.0.0.1:9/c"
+        ]
+    );
+    assert_eq!(
+        outbox::destinations_for(&cfg, EventType::InvitationRenewed),
+        ["email", "webhook:all", "webhook:star"]
+    );
+}
+
+#[test]
+fn email_templates_escape_html_and_can_be_overridden() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("mail");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(
+        templates.join("invitation.txt"),
+        "Join {{ application }}: {{ link }}\n",
+    )
+    .unwrap();
+    let toml = format!(
+        "{}templates_dir = \"{}\"\n",
+        email_toml(free_port()),
+        templates.display()
+    );
+    let cfg = config(&dir, &toml).current();
+    let u = user("<b>Ana</b>");
+    let cause = Cause::Admin {
+        token: "ops".into(),
+    };
+    let a = access();
+    let event = outbox::build_event(&EventInput {
+        event_type: EventType::UserInvited,
+        occurred_at: Utc::now(),
+        user: &u,
+        access: Some(&a),
+        previous: None,
+        cause: &cause,
+        conflict: None,
+        invitation: None,
+    });
+    let secret = outbox::invitation_secret(&cfg, "tok", "ana@acme.com");
+    let email = cfg.email.as_ref().unwrap();
+    let r = outbox::email::render(&cfg, email, &event.payload, &secret).unwrap();
+    assert_eq!(
+        r.text,
+        "Join Acme App: https://idp.example.test/invitations/tok\n"
+    );
+    assert!(r.html.contains("Hello &lt;b&gt;Ana&lt;"), "{}", r.html);
+    assert!(!r.html.contains("<b>"), "{}", r.html);
+    assert!(r.subject.contains("Acme App"), "{}", r.subject);
+}

@@ -14,6 +14,7 @@ pub mod app;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod outbox;
 pub mod provision;
 pub mod reconcile;
 pub mod scim;

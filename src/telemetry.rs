@@ -75,4 +75,9 @@ fn describe() {
         "idp_sync_config_reloads_total",
         "config reloads by result (applied, unchanged, invalid, held)"
     );
+    metrics::describe_counter!(
+        "idp_sync_deliveries_total",
+        "outbox delivery attempts by destination kind (email, webhook, connector) and result \
+         (delivered, retry, dead)"
+    );
 }

@@ -1,12 +1,14 @@
 //! `idp-sync serve`: loads the config, opens (and migrates) the database, serves HTTP,
 //! reloads the config on SIGHUP and on file change, and shuts down gracefully on SIGTERM
-//! or SIGINT: stop accepting, let in-flight requests finish, exit 0 within 10 seconds.
+//! or SIGINT: stop accepting, let in-flight requests and the deliveries in progress
+//! finish, exit 0 within 10 seconds. The outbox [`Worker`] runs beside the server.
 
 use super::{AppError, cli::ServeArgs, load_config, open_store};
 use crate::config::{Candidate, Config, ConfigHandle, Env};
 use crate::domain::AuditEvent;
 use crate::domain::Cause;
 use crate::http::{self, AppState};
+use crate::outbox::{Waker, Worker, WorkerOptions};
 use crate::reconcile::plan::{load_directory, plan};
 use crate::reconcile::reconcile_all;
 use crate::store::Store;
@@ -47,7 +49,19 @@ pub async fn serve(config_path: &Path, args: ServeArgs) -> Result<(), AppError> 
     let (stop_tx, stop_rx) = watch::channel(false);
     let reloader = tokio::spawn(reload_loop(handle.clone(), store.clone(), stop_rx.clone()));
 
-    let app = http::router(AppState::new(store.clone(), handle));
+    let waker = Waker::new();
+    let worker = Worker::new(
+        store.clone(),
+        handle.clone(),
+        waker.clone(),
+        WorkerOptions::default(),
+    )
+    .map_err(|e| AppError::Runtime(e.to_string()))?;
+    let worker = tokio::spawn(worker.run(stop_rx.clone()));
+
+    let mut state = AppState::new(store.clone(), handle);
+    state.outbox = waker;
+    let app = http::router(state);
     let mut stopping = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = stopping.wait_for(|s| *s).await;
@@ -60,11 +74,15 @@ pub async fn serve(config_path: &Path, args: ServeArgs) -> Result<(), AppError> 
         "stopping: finishing in-flight requests"
     );
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(DRAIN_TIMEOUT, server).await {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    match tokio::time::timeout_at(deadline, server).await {
         Ok(Ok(Ok(()))) => tracing::info!("stopped"),
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "server ended with an error"),
         Ok(Err(e)) => tracing::warn!(error = %e, "server task failed"),
         Err(_) => tracing::warn!("in-flight requests did not finish in time; exiting anyway"),
+    }
+    if tokio::time::timeout_at(deadline, worker).await.is_err() {
+        tracing::warn!("the delivery in progress did not finish in time; it is retried later");
     }
     reloader.abort();
     store.close().await;

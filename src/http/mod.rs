@@ -37,6 +37,9 @@ pub struct AppState {
     pub config: ConfigHandle,
     /// Per-connection SCIM token buckets.
     pub scim_limits: Arc<scim::RateLimits>,
+    /// Handlers that enqueue outbox events wake the delivery worker with it after
+    /// committing.
+    pub outbox: crate::outbox::Waker,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
             store,
             config,
             scim_limits: Arc::default(),
+            outbox: crate::outbox::Waker::default(),
         }
     }
 }

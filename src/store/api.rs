@@ -239,6 +239,32 @@ pub trait StoreTx: StoreRead {
         destination: &str,
         error: &str,
     ) -> StoreResult<()>;
+    /// Gives a pending delivery a private payload (an invitation email's link) that only its
+    /// worker reads; erased when the delivery is delivered or dead. Call it in the
+    /// transaction that enqueued the event.
+    async fn set_delivery_secret(
+        &mut self,
+        event_id: &str,
+        destination: &str,
+        secret: &serde_json::Value,
+    ) -> StoreResult<()>;
+    /// Records, before a non-idempotent attempt (SMTP), that it is under way; cleared by
+    /// `mark_delivered`, `mark_retry` and `mark_dead`. A claim that finds it still set
+    /// knows the process died during that attempt.
+    async fn mark_attempt_started(
+        &mut self,
+        event_id: &str,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Makes a dead delivery pending again, due at `now`, with `max_age` counted from
+    /// `now`. False when no dead delivery has that key.
+    async fn revive_dead_delivery(
+        &mut self,
+        event_id: &str,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     /// Remembers a SAML assertion id until `expires_at`; false when it was seen before
     /// (a replay). Forgets expired ids on the way.

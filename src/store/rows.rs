@@ -266,4 +266,7 @@ pub(crate) struct ClaimRow {
     pub delivery: DeliveryRow,
     #[sqlx(flatten)]
     pub event: OutboxRow,
+    pub secret: Option<sqlx::types::Json<serde_json::Value>>,
+    pub attempt_started_at: Option<DateTime<Utc>>,
+    pub revived_at: Option<DateTime<Utc>>,
 }

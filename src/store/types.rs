@@ -205,6 +205,15 @@ pub struct Delivery {
 pub struct ClaimedDelivery {
     pub delivery: Delivery,
     pub event: StoredOutboxEvent,
+    /// The delivery's private payload (an invitation email's link), if it has one.
+    pub secret: Option<serde_json::Value>,
+    /// Set when an earlier attempt was started ([`StoreTx::mark_attempt_started`]) and its
+    /// result never recorded: the process died during that attempt.
+    ///
+    /// [`StoreTx::mark_attempt_started`]: crate::store::StoreTx::mark_attempt_started
+    pub attempt_started_at: Option<DateTime<Utc>>,
+    /// When an admin last revived it from the dead letters; `max_age` counts from here.
+    pub revived_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) fn page_size(limit: u32) -> i64 {

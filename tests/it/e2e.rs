@@ -59,7 +59,7 @@ impl Daemon {
     /// Waits up to 15 s for a log line matching `pred`, after the line the previous wait
     /// matched: log lines are consumed in order, so a wait never matches an old line.
     fn wait_for(&mut self, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-        if let Some(offset) = self.seen[self.consumed..].iter().position(|l| pred(l)) {
+        if let Some(offset) = self.seen[self.consumed..].iter().position(&pred) {
             self.consumed += offset + 1;
             return self.seen[self.consumed - 1].clone();
         }

@@ -386,6 +386,30 @@ impl StoreTx for SqlHandle {
     ) -> StoreResult<()> {
         outbox::mark_dead(self.conn(), event_id, destination, error).await
     }
+    async fn set_delivery_secret(
+        &mut self,
+        event_id: &str,
+        destination: &str,
+        secret: &serde_json::Value,
+    ) -> StoreResult<()> {
+        outbox::set_secret(self.conn(), event_id, destination, secret).await
+    }
+    async fn mark_attempt_started(
+        &mut self,
+        event_id: &str,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        outbox::mark_attempt_started(self.conn(), event_id, destination, now).await
+    }
+    async fn revive_dead_delivery(
+        &mut self,
+        event_id: &str,
+        destination: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        outbox::revive_dead(self.conn(), event_id, destination, now).await
+    }
 
     async fn remember_assertion(
         &mut self,

@@ -104,7 +104,8 @@ pub(super) async fn claim(
     let sql = format!(
         "SELECT d.event_id, d.destination, d.status, d.attempts, d.next_attempt_at, \
                 d.claimed_until, d.last_error, d.delivered_at, \
-                e.seq, e.id, e.event_type, e.user_id, e.occurred_at, e.payload \
+                e.seq, e.id, e.event_type, e.user_id, e.occurred_at, e.payload, \
+                d.secret, d.attempt_started_at, d.revived_at \
          FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id \
          WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
            AND (d.claimed_until IS NULL OR d.claimed_until <= $1) \
@@ -137,6 +138,9 @@ pub(super) async fn claim(
         claimed.push(ClaimedDelivery {
             delivery,
             event: StoredOutboxEvent::try_from(row.event)?,
+            secret: row.secret.map(|s| s.0),
+            attempt_started_at: row.attempt_started_at,
+            revived_at: row.revived_at,
         });
     }
     Ok(claimed)
@@ -173,7 +177,8 @@ pub(super) async fn mark_delivered(
     destination: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let set = "status = 'delivered', last_error = $3, delivered_at = $4";
+    let set = "status = 'delivered', last_error = $3, delivered_at = $4, secret = NULL, \
+        attempt_started_at = NULL";
     finish(c, event_id, destination, set, None, Some(now)).await
 }
 
@@ -184,7 +189,7 @@ pub(super) async fn mark_retry(
     next_attempt_at: DateTime<Utc>,
     error: &str,
 ) -> Result<(), StoreError> {
-    let set = "last_error = $3, next_attempt_at = $4";
+    let set = "last_error = $3, next_attempt_at = $4, attempt_started_at = NULL";
     let at = Some(next_attempt_at);
     finish(c, event_id, destination, set, Some(error.to_owned()), at).await
 }
@@ -195,6 +200,68 @@ pub(super) async fn mark_dead(
     destination: &str,
     error: &str,
 ) -> Result<(), StoreError> {
-    let set = "status = 'dead', last_error = $3, delivered_at = $4";
+    let set = "status = 'dead', last_error = $3, delivered_at = $4, secret = NULL, \
+        attempt_started_at = NULL";
     finish(c, event_id, destination, set, Some(error.to_owned()), None).await
+}
+
+pub(super) async fn set_secret(
+    c: &mut Conn,
+    event_id: &str,
+    destination: &str,
+    secret: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE outbox_deliveries SET secret = $3 WHERE event_id = $1 AND destination = $2 \
+         AND status = 'pending'",
+    )
+    .bind(event_id)
+    .bind(destination)
+    .bind(Json(secret))
+    .execute(c)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub(super) async fn mark_attempt_started(
+    c: &mut Conn,
+    event_id: &str,
+    destination: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE outbox_deliveries SET attempt_started_at = $3 \
+         WHERE event_id = $1 AND destination = $2 AND status = 'pending'",
+    )
+    .bind(event_id)
+    .bind(destination)
+    .bind(ts(now))
+    .execute(c)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub(super) async fn revive_dead(
+    c: &mut Conn,
+    event_id: &str,
+    destination: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE outbox_deliveries SET status = 'pending', next_attempt_at = $3, \
+         revived_at = $3, claimed_until = NULL, attempt_started_at = NULL, delivered_at = NULL \
+         WHERE event_id = $1 AND destination = $2 AND status = 'dead'",
+    )
+    .bind(event_id)
+    .bind(destination)
+    .bind(ts(now))
+    .execute(c)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }

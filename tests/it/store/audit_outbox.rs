@@ -267,3 +267,92 @@ async fn concurrent_claims_never_share_a_delivery(store: Arc<dyn Store>) {
     assert_eq!(theirs.len(), 3, "{theirs:?}");
     assert!(mine.iter().all(|id| !theirs.contains(id)));
 }
+
+both_engines!(delivery_secret_lives_until_the_delivery_ends);
+async fn delivery_secret_lives_until_the_delivery_ends(store: Arc<dyn Store>) {
+    let t0 = now();
+    let event = OutboxEvent {
+        id: OutboxEvent::new_id(),
+        event_type: EventType::UserInvited,
+        user_id: Some(UserId::new("u-secret")),
+        occurred_at: t0,
+        payload: json!({}),
+    };
+    let secret = json!({"link": "https://idp/invitations/tok", "to": "a@b.c"});
+    let mut tx = store.begin().await.unwrap();
+    tx.enqueue_outbox_event(&event, &["email".to_owned(), "webhook:app".to_owned()])
+        .await
+        .unwrap();
+    tx.set_delivery_secret(&event.id, "email", &secret)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let lease = Duration::seconds(30);
+    let claim = |at| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.begin().await.unwrap();
+            let claimed = tx.claim_deliveries(at, lease, 10).await.unwrap();
+            tx.commit().await.unwrap();
+            claimed
+        }
+    };
+    let claimed = claim(t0).await;
+    let email = claimed
+        .iter()
+        .find(|c| c.delivery.destination == "email")
+        .unwrap();
+    assert_eq!(email.secret.as_ref(), Some(&secret));
+    assert_eq!(email.attempt_started_at, None);
+    let hook = claimed
+        .iter()
+        .find(|c| c.delivery.destination == "webhook:app")
+        .unwrap();
+    assert_eq!(hook.secret, None, "only the email delivery has the link");
+
+    // An attempt started and never recorded shows on the next claim after the lease.
+    let mut tx = store.begin().await.unwrap();
+    tx.mark_attempt_started(&event.id, "email", t0)
+        .await
+        .unwrap();
+    tx.mark_delivered(&event.id, "webhook:app", t0)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let again = claim(t0 + lease).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempt_started_at, Some(t0));
+    assert_eq!(again[0].secret.as_ref(), Some(&secret));
+
+    // A recorded retry clears the marker and keeps the link.
+    let mut tx = store.begin().await.unwrap();
+    tx.mark_retry(&event.id, "email", t0 + lease, "SMTP down")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let third = claim(t0 + lease).await;
+    assert_eq!(third[0].attempt_started_at, None);
+    assert_eq!(third[0].secret.as_ref(), Some(&secret));
+
+    // Dead erases it; revived, it comes back without it and with a fresh age.
+    let mut tx = store.begin().await.unwrap();
+    tx.mark_dead(&event.id, "email", "gave up").await.unwrap();
+    assert!(
+        !tx.revive_dead_delivery(&event.id, "webhook:app", t0)
+            .await
+            .unwrap()
+    );
+    let revived_at = t0 + Duration::hours(1);
+    assert!(
+        tx.revive_dead_delivery(&event.id, "email", revived_at)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let fourth = claim(revived_at).await;
+    assert_eq!(fourth.len(), 1);
+    assert_eq!(fourth[0].secret, None);
+    assert_eq!(fourth[0].revived_at, Some(revived_at));
+    assert_eq!(fourth[0].delivery.status, DeliveryStatus::Pending);
+}

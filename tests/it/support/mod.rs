@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod postgres;
+pub mod smtp;
 pub mod sqlite;
 
 use idp_sync::store::{self, Engine, Store};

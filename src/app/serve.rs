@@ -179,7 +179,7 @@ pub(crate) async fn reload_once(handle: &ConfigHandle, store: &dyn Store, trigge
     let cause = Cause::ConfigReload {
         revision: fingerprint,
     };
-    match reconcile_all(store, &next.policy, &cause, now).await {
+    match reconcile_all(store, &next, &cause, now).await {
         Ok(summary) => tracing::info!(
             event = "access.recomputed",
             users = summary.users,
@@ -211,7 +211,7 @@ async fn reconcile_at_start(config: Arc<Config>, store: Arc<dyn Store>) {
     let cause = Cause::ConfigReload {
         revision: config.fingerprint.to_string(),
     };
-    match reconcile_all(store.as_ref(), &config.policy, &cause, now).await {
+    match reconcile_all(store.as_ref(), &config, &cause, now).await {
         Ok(summary) => tracing::info!(
             event = "access.recomputed",
             users = summary.users,

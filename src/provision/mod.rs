@@ -29,6 +29,10 @@ use chrono::{DateTime, Utc};
 /// Who is writing, under which policy, and when.
 #[derive(Clone, Copy, Debug)]
 pub struct WriteContext<'a> {
+    /// The config the request is served under (the lifecycle reads its email, removal and
+    /// delivery settings).
+    pub config: &'a crate::config::Config,
+    /// `config.policy`.
     pub policy: &'a Policy,
     pub connection: &'a ConnectionId,
     /// The request id (also the `cause.request_id` of events).
@@ -87,7 +91,10 @@ async fn recompute(
     if users.is_empty() {
         return Ok(());
     }
-    crate::reconcile::directory_changed(tx, ctx.policy, users, &ctx.cause(), ctx.now).await?;
+    let cause = ctx.cause();
+    let results =
+        crate::reconcile::directory_changed(tx, ctx.policy, users, &cause, ctx.now).await?;
+    crate::reconcile::lifecycle::apply_lifecycle(tx, ctx.config, &results, &cause, ctx.now).await?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 //! access change — invitations, state transitions, outbox events — is built on top of the
 //! [`Recomputed`] results it returns (issue: access engine).
 
+pub mod lifecycle;
 pub mod plan;
 
 use crate::domain::{
@@ -187,7 +188,7 @@ async fn write_outcome(
     }
 }
 
-fn actor(cause: &Cause) -> String {
+pub(crate) fn actor(cause: &Cause) -> String {
     match cause {
         Cause::Scim { .. } => "scim".to_owned(),
         Cause::Sso { connection } => format!("sso:{connection}"),
@@ -212,7 +213,7 @@ const RECONCILE_CHUNK: u32 = 500;
 /// `*` mapping includes), a chunk of users per transaction, writing only the differences.
 pub async fn reconcile_all(
     store: &dyn crate::store::Store,
-    policy: &Policy,
+    config: &crate::config::Config,
     cause: &Cause,
     now: DateTime<Utc>,
 ) -> StoreResult<ReconcileSummary> {
@@ -233,7 +234,8 @@ pub async fn reconcile_all(
         after = ids.last().cloned();
         if !ids.is_empty() {
             let mut tx = store.begin().await?;
-            let results = directory_changed(tx.as_mut(), policy, &ids, cause, now).await?;
+            let results = directory_changed(tx.as_mut(), &config.policy, &ids, cause, now).await?;
+            lifecycle::apply_lifecycle(tx.as_mut(), config, &results, cause, now).await?;
             tx.commit().await?;
             summary.users += results.len();
             summary.changed += results.iter().filter(|r| r.changed).count();

@@ -71,6 +71,7 @@ impl OpContext<'_> {
 
     fn write(&self) -> WriteContext<'_> {
         WriteContext {
+            config: &self.client.config,
             policy: &self.client.config.policy,
             connection: &self.client.connection,
             request_id: self.request_id,

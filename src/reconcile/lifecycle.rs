@@ -1,0 +1,236 @@
+//! The lifecycle (DESIGN §3, §10): what a change of access means for the user and who must
+//! be told. Runs in the same transaction as the access change, after
+//! [`super::directory_changed`], and turns each [`Recomputed`] result into state changes,
+//! invitations and outbox events:
+//!
+//! | access before → after | state | event |
+//! |---|---|---|
+//! | none → some, never accepted (or removed by `removal.mode = "delete"`) | invited; a new invitation (256-bit token, only its hash stored, `invitation_ttl`) | `user.invited` (its email carries the link) |
+//! | none → some, accepted before | active | `user.activated` (no new invitation) |
+//! | some → different | unchanged | `user.access_changed` |
+//! | some → none | suspended (removed under `removal.mode = "delete"`, or after a SCIM DELETE); pending invitations and sessions revoked | `user.suspended` / `user.removed` |
+//!
+//! Conflicts and protected users keep their access, so nothing changes here for them.
+
+use super::Recomputed;
+use crate::config::{Config, RemovalMode};
+use crate::domain::{
+    Access, AuditEvent, Cause, EventType, Invitation, InvitationStatus, User, UserState,
+};
+use crate::outbox::{self, EventInput};
+use crate::store::{StoreResult, StoreTx};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// Applies the lifecycle consequences of `results` in `tx`. Returns how many outbox events
+/// were written (wake the delivery worker after the commit when it is not zero).
+pub async fn apply_lifecycle(
+    tx: &mut dyn StoreTx,
+    config: &Config,
+    results: &[Recomputed],
+    cause: &Cause,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let mut events = 0;
+    for r in results {
+        let before = r.before.as_ref().map(|b| &b.access);
+        let after = r.outcome.effective();
+        events += match (before, after) {
+            (None, Some(access)) => grant(tx, config, &r.user, access, cause, now).await?,
+            (Some(previous), Some(access)) if previous != access => {
+                let event = outbox::build_event(&EventInput {
+                    event_type: EventType::UserAccessChanged,
+                    occurred_at: now,
+                    user: &r.user,
+                    access: Some(access),
+                    previous: Some(previous),
+                    cause,
+                    conflict: None,
+                    invitation: None,
+                });
+                outbox::enqueue(tx, config, &event, None).await?;
+                1
+            }
+            (Some(previous), None) => revoke(tx, config, &r.user, previous, cause, now).await?,
+            _ => 0,
+        };
+    }
+    Ok(events)
+}
+
+/// First access (or access again): an invitation, or re-activation of someone who accepted.
+async fn grant(
+    tx: &mut dyn StoreTx,
+    config: &Config,
+    user: &User,
+    access: &Access,
+    cause: &Cause,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let mut next = user.clone();
+    next.updated_at = now;
+    let reactivate = user.accepted_at.is_some() && user.state != UserState::Removed;
+    if reactivate {
+        next.state = UserState::Active;
+        let next = tx.update_user(&next, user.version).await?;
+        let event = outbox::build_event(&EventInput {
+            event_type: EventType::UserActivated,
+            occurred_at: now,
+            user: &next,
+            access: Some(access),
+            previous: None,
+            cause,
+            conflict: None,
+            invitation: None,
+        });
+        outbox::enqueue(tx, config, &event, None).await?;
+        return Ok(1);
+    }
+
+    let token = new_token();
+    let email = address_of(user);
+    let invitation = Invitation {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        token_hash: token_hash(&token),
+        email: email.clone().unwrap_or_default(),
+        invited_by: user.connection.to_string(),
+        access: access.clone(),
+        status: InvitationStatus::Pending,
+        created_at: now,
+        expires_at: now
+            + chrono::Duration::from_std(config.invitation_ttl)
+                .unwrap_or(chrono::Duration::days(14)),
+        renewed_from: None,
+    };
+    tx.create_invitation(&invitation).await?;
+    next.state = UserState::Invited;
+    let next = tx.update_user(&next, user.version).await?;
+    let event = outbox::build_event(&EventInput {
+        event_type: EventType::UserInvited,
+        occurred_at: now,
+        user: &next,
+        access: Some(access),
+        previous: None,
+        cause,
+        conflict: None,
+        invitation: Some(&invitation),
+    });
+    let secret = email
+        .as_deref()
+        .map(|to| outbox::invitation_secret(config, &token, to));
+    outbox::enqueue(tx, config, &event, secret.as_ref()).await?;
+    let mut detail = json!({ "invitation": invitation.id, "expires_at": invitation.expires_at });
+    if email.is_none() {
+        // No address to send the link to: the invitation exists, the email cannot.
+        detail["email"] = json!("none: the user has no email address");
+    }
+    tx.append_audit(
+        &AuditEvent::new("invitation.created", actor(cause), now)
+            .about(&next)
+            .with_detail(detail),
+    )
+    .await?;
+    Ok(1)
+}
+
+/// All access lost: suspended (or removed), with pending invitations and sessions revoked.
+async fn revoke(
+    tx: &mut dyn StoreTx,
+    config: &Config,
+    user: &User,
+    previous: &Access,
+    cause: &Cause,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let removed = user.state == UserState::Removed || config.removal.mode == RemovalMode::Delete;
+    let revoked_invitations = tx.revoke_pending_invitations(&user.id).await?;
+    let revoked_sessions = tx.revoke_sessions_of(&user.id, now).await?;
+    let mut next = user.clone();
+    next.updated_at = now;
+    if removed {
+        next.state = UserState::Removed;
+        // The application deletes a removed user: access again means a new invitation.
+        next.accepted_at = None;
+    } else {
+        next.state = UserState::Suspended;
+    }
+    let next = if next.state != user.state || next.accepted_at != user.accepted_at {
+        tx.update_user(&next, user.version).await?
+    } else {
+        next
+    };
+    let event_type = if removed {
+        EventType::UserRemoved
+    } else {
+        EventType::UserSuspended
+    };
+    let event = outbox::build_event(&EventInput {
+        event_type,
+        occurred_at: now,
+        user: &next,
+        access: None,
+        previous: Some(previous),
+        cause,
+        conflict: None,
+        invitation: None,
+    });
+    outbox::enqueue(tx, config, &event, None).await?;
+    if revoked_invitations > 0 || revoked_sessions > 0 {
+        let detail = json!({ "invitations": revoked_invitations, "sessions": revoked_sessions });
+        tx.append_audit(
+            &AuditEvent::new("access.revoked", actor(cause), now)
+                .about(&next)
+                .with_detail(detail),
+        )
+        .await?;
+    }
+    Ok(1)
+}
+
+/// 256 random bits as 43 characters of base64url (DESIGN §10).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// What is stored of a token: its SHA-256, hex.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Where an invitation goes: the user's email, else a userName that is an address.
+fn address_of(user: &User) -> Option<String> {
+    user.email
+        .clone()
+        .or_else(|| user.user_name.contains('@').then(|| user.user_name.clone()))
+        .filter(|e| !e.trim().is_empty())
+}
+
+fn actor(cause: &Cause) -> String {
+    super::actor(cause)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_43_base64url_characters_and_hash_to_hex() {
+        let a = new_token();
+        let b = new_token();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        );
+        let h = token_hash(&a);
+        assert_eq!(h.len(), 64);
+        assert_eq!(h, token_hash(&a));
+    }
+}

@@ -1,0 +1,294 @@
+//! The lifecycle end to end, on both engines, through SCIM with the real delivery worker and
+//! a real SMTP server: first access invites (the email carries a working link), leaving the
+//! group suspends and revokes the invitation, regaining access before accepting re-invites,
+//! after accepting re-activates without a new invitation, a role change is
+//! `user.access_changed`, and a SCIM DELETE is `user.removed`.
+
+use crate::outbox::{fast_options, start_worker};
+use crate::support::app::{OKTA_TOKEN, TestApp};
+use crate::support::smtp::SmtpServer;
+use idp_sync::domain::{EventType, InvitationStatus, UserId, UserState};
+use idp_sync::reconcile::lifecycle::token_hash;
+use idp_sync::store::{Engine, OutboxQuery};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn patch(op: &str, user: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": op, "path": "members", "value": [{ "value": user }] }]
+    })
+}
+
+async fn events(app: &TestApp, user: &str) -> Vec<EventType> {
+    app.db
+        .store
+        .list_outbox_events(&OutboxQuery {
+            user: Some(UserId::from(user)),
+            ..Default::default()
+        })
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.event.event_type)
+        .collect()
+}
+
+async fn wait_for_mail(smtp: &SmtpServer, count: usize) {
+    for _ in 0..100 {
+        if smtp.count() >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("expected {count} emails, got {}", smtp.count());
+}
+
+async fn lifecycle(engine: Engine) {
+    let smtp = SmtpServer::start(
+        "127.0.0.1:0".parse().expect("addr"),
+        Arc::new(Mutex::new(Vec::new())),
+    )
+    .await;
+    let extra = format!(
+        "[email]\nsmtp_url = \"smtp://{}?tls=none\"\nfrom = \"Acme Access <access@example.com>\"\n\
+         application_name = \"Acme Docs\"\n\
+         [[mappings]]\nconnection = \"okta\"\nidp_group = \"Support\"\nrole = \"Manager\"\norganizations = [\"globex\"]\n",
+        smtp.addr
+    );
+    let app = TestApp::spawn(engine, &extra).await;
+    let worker = start_worker(app.db.store.clone(), &app.config, fast_options());
+    let t = OKTA_TOKEN;
+
+    let (status, user) = app
+        .scim_json(
+            t,
+            Method::POST,
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "ana@acme.com",
+                "name": { "givenName": "Ana", "familyName": "Lima" },
+                "emails": [{ "value": "ana@acme.com", "type": "work", "primary": true }]
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    let uid = user["id"].as_str().expect("id").to_owned();
+    let id = UserId::from(uid.as_str());
+    let mut groups = Vec::new();
+    for name in ["Engineering", "Support"] {
+        let (status, g) = app
+            .scim_json(t, Method::POST, "/Groups", Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": [] })))
+            .await;
+        assert_eq!(status, 201);
+        groups.push(g["id"].as_str().expect("id").to_owned());
+    }
+    let (eng, support) = (&groups[0], &groups[1]);
+
+    // First access: invited, with an email whose link opens this invitation.
+    let (status, _) = app
+        .scim_json(
+            t,
+            Method::PATCH,
+            &format!("/Groups/{eng}"),
+            Some(patch("add", &uid)),
+        )
+        .await;
+    assert!(status == 200 || status == 204);
+    let stored = app
+        .db
+        .store
+        .get_user(&id)
+        .await
+        .expect("read")
+        .expect("user");
+    assert_eq!(stored.state, UserState::Invited);
+    let invitations = app
+        .db
+        .store
+        .list_invitations(&id)
+        .await
+        .expect("invitations");
+    assert_eq!(invitations.len(), 1);
+    let first = invitations[0].clone();
+    assert_eq!(first.status, InvitationStatus::Pending);
+    assert_eq!(first.email, "ana@acme.com");
+    assert_eq!(events(&app, &uid).await, [EventType::UserInvited]);
+    wait_for_mail(&smtp, 1).await;
+    let mail = smtp.messages.lock().expect("lock")[0].clone();
+    assert_eq!(mail.to.len(), 1);
+    assert!(mail.to[0].contains("<ana@acme.com>"), "{:?}", mail.to);
+    let prefix = format!("{}/invitations/", app.base);
+    let at = mail
+        .data
+        .find(&prefix)
+        .unwrap_or_else(|| panic!("no link in:\n{}", mail.data));
+    let token: String = mail.data[at + prefix.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert_eq!(token.len(), 43, "{}", mail.data);
+    assert_eq!(
+        token_hash(&token),
+        first.token_hash,
+        "the link's token is the invitation's"
+    );
+    assert!(
+        mail.data
+            .contains(&format!("<invitation-{}@127.0.0.1>", first.id)),
+        "{}",
+        mail.data
+    );
+
+    // Leaving the group before accepting: suspended, invitation revoked.
+    let (status, _) = app
+        .scim_json(
+            t,
+            Method::PATCH,
+            &format!("/Groups/{eng}"),
+            Some(patch("remove", &uid)),
+        )
+        .await;
+    assert!(status == 200 || status == 204);
+    let stored = app
+        .db
+        .store
+        .get_user(&id)
+        .await
+        .expect("read")
+        .expect("user");
+    assert_eq!(stored.state, UserState::Suspended);
+    let invitations = app
+        .db
+        .store
+        .list_invitations(&id)
+        .await
+        .expect("invitations");
+    assert_eq!(invitations[0].status, InvitationStatus::Revoked);
+
+    // Back before ever accepting: a new invitation and a second email.
+    let (status, _) = app
+        .scim_json(
+            t,
+            Method::PATCH,
+            &format!("/Groups/{eng}"),
+            Some(patch("add", &uid)),
+        )
+        .await;
+    assert!(status == 200 || status == 204);
+    let invitations = app
+        .db
+        .store
+        .list_invitations(&id)
+        .await
+        .expect("invitations");
+    assert_eq!(invitations.len(), 2);
+    assert!(
+        invitations
+            .iter()
+            .any(|i| i.status == InvitationStatus::Pending && i.id != first.id)
+    );
+    wait_for_mail(&smtp, 2).await;
+
+    // A role change (the Support mapping grants Manager on globex).
+    let (status, _) = app
+        .scim_json(
+            t,
+            Method::PATCH,
+            &format!("/Groups/{support}"),
+            Some(patch("add", &uid)),
+        )
+        .await;
+    assert!(status == 200 || status == 204);
+
+    // Accepted (as a sign-in will do), then out and back: re-activated, no new invitation.
+    {
+        let mut u = app
+            .db
+            .store
+            .get_user(&id)
+            .await
+            .expect("read")
+            .expect("user");
+        let version = u.version;
+        u.accepted_at = Some(chrono::Utc::now());
+        u.state = UserState::Active;
+        app.db.store.update_user(&u, version).await.expect("accept");
+    }
+    for group in [eng, support] {
+        let (status, _) = app
+            .scim_json(
+                t,
+                Method::PATCH,
+                &format!("/Groups/{group}"),
+                Some(patch("remove", &uid)),
+            )
+            .await;
+        assert!(status == 200 || status == 204);
+    }
+    let (status, _) = app
+        .scim_json(
+            t,
+            Method::PATCH,
+            &format!("/Groups/{eng}"),
+            Some(patch("add", &uid)),
+        )
+        .await;
+    assert!(status == 200 || status == 204);
+    let stored = app
+        .db
+        .store
+        .get_user(&id)
+        .await
+        .expect("read")
+        .expect("user");
+    assert_eq!(stored.state, UserState::Active);
+    assert_eq!(
+        app.db
+            .store
+            .list_invitations(&id)
+            .await
+            .expect("invitations")
+            .len(),
+        2
+    );
+
+    // Deleted by the IdP: removed.
+    let (status, _) = app
+        .scim_json(t, Method::DELETE, &format!("/Users/{uid}"), None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        events(&app, &uid).await,
+        [
+            EventType::UserInvited,
+            EventType::UserSuspended,
+            EventType::UserInvited,
+            EventType::UserAccessChanged,
+            EventType::UserAccessChanged,
+            EventType::UserSuspended,
+            EventType::UserActivated,
+            EventType::UserRemoved,
+        ]
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        smtp.count(),
+        2,
+        "one email per invitation, none for the other events"
+    );
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn lifecycle_sqlite() {
+    lifecycle(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn lifecycle_postgres() {
+    lifecycle(Engine::Postgres).await;
+}

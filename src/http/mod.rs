@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod error;
 mod middleware;
+pub mod pages;
 pub mod probes;
 pub mod scim;
 
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(probes::routes())
         .nest("/scim/v2", scim::routes())
         .nest("/admin/v1", admin::routes())
+        .merge(pages::routes())
         .fallback(error::not_found)
         .with_state(state)
         .layer(

@@ -234,3 +234,94 @@ mod tests {
         assert_eq!(h, token_hash(&a));
     }
 }
+
+/// Why a renewal was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum RenewError {
+    #[error("only an expired invitation can be renewed")]
+    NotExpired,
+    #[error("a new invitation was sent less than {0} minutes ago")]
+    TooSoon(i64),
+    #[error("the user no longer has access")]
+    NoAccess,
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Renewals of one user's invitations are at most this often (the link is public).
+pub const RENEWAL_INTERVAL_MINUTES: i64 = 15;
+
+/// Renews an expired invitation: a new invitation with a new token, sent to the address the
+/// expired one went to (never to another), with `invitation.renewed`; the old link stops
+/// working. Returns the new invitation.
+pub async fn renew_invitation(
+    tx: &mut dyn StoreTx,
+    config: &Config,
+    old: &Invitation,
+    now: DateTime<Utc>,
+) -> Result<Invitation, RenewError> {
+    if old.effective_status(now) != InvitationStatus::Expired {
+        return Err(RenewError::NotExpired);
+    }
+    let recent = tx
+        .list_invitations(&old.user_id)
+        .await?
+        .into_iter()
+        .any(|i| {
+            i.renewed_from.is_some()
+                && now - i.created_at < chrono::Duration::minutes(RENEWAL_INTERVAL_MINUTES)
+        });
+    if recent {
+        return Err(RenewError::TooSoon(RENEWAL_INTERVAL_MINUTES));
+    }
+    let user = tx
+        .get_user_for_update(&old.user_id)
+        .await?
+        .ok_or(RenewError::NoAccess)?;
+    let access = tx.get_access(&user.id).await?.ok_or(RenewError::NoAccess)?;
+    if user.state != UserState::Invited {
+        return Err(RenewError::NoAccess);
+    }
+    tx.set_invitation_status(&old.id, InvitationStatus::Revoked)
+        .await?;
+    let token = new_token();
+    let invitation = Invitation {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        token_hash: token_hash(&token),
+        email: old.email.clone(),
+        invited_by: old.invited_by.clone(),
+        access: access.access().clone(),
+        status: InvitationStatus::Pending,
+        created_at: now,
+        expires_at: now
+            + chrono::Duration::from_std(config.invitation_ttl)
+                .unwrap_or(chrono::Duration::days(14)),
+        renewed_from: Some(old.id.clone()),
+    };
+    tx.create_invitation(&invitation).await?;
+    let cause = Cause::Invitation {
+        invitation_id: old.id.clone(),
+    };
+    let event = outbox::build_event(&EventInput {
+        event_type: EventType::InvitationRenewed,
+        occurred_at: now,
+        user: &user,
+        access: Some(access.access()),
+        previous: None,
+        cause: &cause,
+        conflict: None,
+        invitation: Some(&invitation),
+    });
+    let secret =
+        (!old.email.is_empty()).then(|| outbox::invitation_secret(config, &token, &old.email));
+    outbox::enqueue(tx, config, &event, secret.as_ref()).await?;
+    let detail = json!({ "invitation": invitation.id, "renewed_from": old.id, "expires_at": invitation.expires_at });
+    tx.append_audit(
+        &AuditEvent::new("invitation.renewed", "invitation", now)
+            .about(&user)
+            .with_detail(detail),
+    )
+    .await?;
+    Ok(invitation)
+}

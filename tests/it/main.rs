@@ -5,6 +5,7 @@
 mod admin;
 mod config;
 mod e2e;
+mod invitations;
 mod lifecycle;
 mod outbox;
 mod reconcile;

@@ -91,6 +91,9 @@ pub struct User {
     pub state: UserState,
     /// When the user first accepted an invitation or signed in; survives suspension.
     pub accepted_at: Option<DateTime<Utc>>,
+    /// The access conflict in force (the user keeps their previous access meanwhile), so
+    /// that `access.conflict` is told once per new conflict.
+    pub conflict: Option<super::access::Conflict>,
     /// The full SCIM resource as last written by the IdP (extensions included), so reads
     /// return what was stored without a column per attribute.
     pub scim: serde_json::Value,
@@ -116,6 +119,7 @@ impl User {
             active: true,
             state: UserState::Provisioned,
             accepted_at: None,
+            conflict: None,
             scim: serde_json::Value::Object(Default::default()),
             version: 1,
             created_at: now,

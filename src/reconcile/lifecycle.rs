@@ -15,7 +15,7 @@
 use super::Recomputed;
 use crate::config::{Config, RemovalMode};
 use crate::domain::{
-    Access, AuditEvent, Cause, EventType, Invitation, InvitationStatus, User, UserState,
+    Access, AuditEvent, Cause, EventType, Invitation, InvitationStatus, Outcome, User, UserState,
 };
 use crate::outbox::{self, EventInput};
 use crate::store::{StoreResult, StoreTx};
@@ -36,6 +36,32 @@ pub async fn apply_lifecycle(
 ) -> StoreResult<usize> {
     let mut events = 0;
     for r in results {
+        if r.new_conflict
+            && let Outcome::Conflict {
+                refused,
+                conflict,
+                kept,
+            } = &r.outcome
+        {
+            let crate::domain::Conflict::MaxOrganizations { limit, count, .. } = conflict;
+            let detail = outbox::Conflict {
+                kind: "max_organizations".to_owned(),
+                limit: u64::from(*limit),
+                count: u64::from(*count),
+            };
+            let event = outbox::build_event(&EventInput {
+                event_type: EventType::AccessConflict,
+                occurred_at: now,
+                user: &r.user,
+                access: Some(&refused.access),
+                previous: kept.as_ref(),
+                cause,
+                conflict: Some(&detail),
+                invitation: None,
+            });
+            outbox::enqueue(tx, config, &event, None).await?;
+            events += 1;
+        }
         let before = r.before.as_ref().map(|b| &b.access);
         let after = r.outcome.effective();
         events += match (before, after) {

@@ -28,6 +28,8 @@ pub struct Recomputed {
     pub before: Option<ResolvedAccess>,
     /// Whether the stored access was written.
     pub changed: bool,
+    /// Whether `outcome` is a conflict the user did not have before (told once).
+    pub new_conflict: bool,
 }
 
 /// Recomputes the access of `users` (ids that no longer exist are skipped) and writes the
@@ -95,16 +97,63 @@ pub async fn directory_changed(
     drop(facts);
 
     let mut results = Vec::with_capacity(loaded.len());
-    for ((user, _, before), outcome) in loaded.into_iter().zip(outcomes) {
+    for ((mut user, _, before), outcome) in loaded.into_iter().zip(outcomes) {
+        let new_conflict = track_conflict(tx, &mut user, &outcome, cause, now).await?;
         let changed = write_outcome(tx, &user, before.as_ref(), &outcome, cause, now).await?;
         results.push(Recomputed {
             user,
             outcome,
             before,
             changed,
+            new_conflict,
         });
     }
     Ok(results)
+}
+
+/// Keeps `user.conflict` equal to the conflict of `outcome` (recorded on the user, so it is
+/// told once — audit, metric, `access.conflict` — not on every recompute, and cleared
+/// when resolved). Returns whether it is a new conflict.
+async fn track_conflict(
+    tx: &mut dyn StoreTx,
+    user: &mut User,
+    outcome: &Outcome,
+    cause: &Cause,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let current = match outcome {
+        Outcome::Conflict { conflict, .. } => Some(conflict),
+        _ => None,
+    };
+    if user.conflict.as_ref() == current {
+        return Ok(false);
+    }
+    let previous = user.conflict.take();
+    user.conflict = current.cloned();
+    user.updated_at = now;
+    *user = tx.update_user(user, user.version).await?;
+    let (kind, detail) = match outcome {
+        Outcome::Conflict {
+            refused,
+            conflict,
+            kept,
+        } => {
+            metrics::counter!("idp_sync_access_conflicts_total").increment(1);
+            (
+                "access.conflict",
+                json!({ "refused": &refused.access, "conflict": conflict, "kept": kept, "cause": cause }),
+            )
+        }
+        _ => (
+            "access.conflict_resolved",
+            json!({ "conflict": previous, "cause": cause }),
+        ),
+    };
+    let event = AuditEvent::new(kind, actor(cause), now)
+        .about(user)
+        .with_detail(detail);
+    tx.append_audit(&event).await?;
+    Ok(current.is_some())
 }
 
 async fn write_outcome(
@@ -151,23 +200,8 @@ async fn write_outcome(
             tx.append_audit(&event).await?;
             Ok(true)
         }
-        Outcome::Conflict {
-            refused,
-            conflict,
-            kept,
-        } => {
-            let event = audit(
-                "access.conflict",
-                json!({
-                    "refused": &refused.access,
-                    "conflict": conflict,
-                    "kept": kept,
-                    "cause": cause,
-                }),
-            );
-            tx.append_audit(&event).await?;
-            Ok(false)
-        }
+        // Recorded (once) by `track_conflict`; the user keeps what they had.
+        Outcome::Conflict { .. } => Ok(false),
         Outcome::Protected {
             kept,
             protection,

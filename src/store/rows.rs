@@ -35,6 +35,7 @@ pub(crate) struct UserRow {
     active: bool,
     state: String,
     accepted_at: Option<DateTime<Utc>>,
+    conflict: Option<Json<Value>>,
     scim: Json<Value>,
     version: i64,
     created_at: DateTime<Utc>,
@@ -57,6 +58,11 @@ impl TryFrom<UserRow> for User {
             active: r.active,
             state: parse("user state", &r.state)?,
             accepted_at: r.accepted_at,
+            conflict: r
+                .conflict
+                .map(|Json(v)| serde_json::from_value(v))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("users.conflict: {e}")))?,
             scim: r.scim.0,
             version: r.version,
             created_at: r.created_at,

@@ -292,3 +292,113 @@ async fn lifecycle_sqlite() {
 async fn lifecycle_postgres() {
     lifecycle(Engine::Postgres).await;
 }
+
+async fn conflicts_are_told_once(engine: Engine) {
+    let extra = "[[organizations]]\nslug = \"o4\"\nname = \"O4\"\n[[organizations]]\nslug = \"o5\"\nname = \"O5\"\n\
+                 [[organizations]]\nslug = \"o6\"\nname = \"O6\"\n\
+                 [[mappings]]\nconnection = \"okta\"\nidp_group = \"Clients\"\nrole = \"Lite\"\n\
+                 organizations = [\"acme\", \"acme-east\", \"globex\", \"o4\", \"o5\", \"o6\"]\n";
+    let app = TestApp::spawn(engine, extra).await;
+    let t = OKTA_TOKEN;
+    let body = json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "lite@acme.com" });
+    let (status, user) = app
+        .scim_json(t, Method::POST, "/Users", Some(body.clone()))
+        .await;
+    assert_eq!(status, 201);
+    let uid = user["id"].as_str().expect("id").to_owned();
+    let id = UserId::from(uid.as_str());
+    let (status, group) = app
+        .scim_json(t, Method::POST, "/Groups", Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Clients", "members": [{ "value": uid }] })))
+        .await;
+    assert_eq!(status, 201);
+
+    // Six organizations for a Lite user: a conflict, not an invitation.
+    let stored = app
+        .db
+        .store
+        .get_user(&id)
+        .await
+        .expect("read")
+        .expect("user");
+    assert!(stored.conflict.is_some());
+    assert_eq!(stored.state, UserState::Provisioned);
+    assert!(
+        app.db
+            .store
+            .list_invitations(&id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert_eq!(events(&app, &uid).await, [EventType::AccessConflict]);
+    let conflict = app
+        .db
+        .store
+        .list_outbox_events(&OutboxQuery {
+            user: Some(id.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect("events")[0]
+        .event
+        .payload
+        .clone();
+    assert_eq!(
+        conflict["conflict"],
+        json!({ "kind": "max_organizations", "limit": 5, "count": 6 })
+    );
+    assert_eq!(conflict["access"]["role"], "Lite");
+
+    // Recomputed again (a profile update): the same conflict is not told twice.
+    let mut again = body.clone();
+    again["displayName"] = json!("Lite User");
+    let (status, _) = app
+        .scim_json(t, Method::PUT, &format!("/Users/{uid}"), Some(again))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(events(&app, &uid).await, [EventType::AccessConflict]);
+
+    // Leaving the group resolves it.
+    let gid = group["id"].as_str().expect("id").to_owned();
+    let (status, _) = app
+        .scim_json(
+            t,
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(patch("remove", &uid)),
+        )
+        .await;
+    assert!(status == 200 || status == 204);
+    let stored = app
+        .db
+        .store
+        .get_user(&id)
+        .await
+        .expect("read")
+        .expect("user");
+    assert!(stored.conflict.is_none());
+    let audit = app
+        .db
+        .store
+        .list_audit(&idp_sync::store::AuditQuery {
+            user: Some(id.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect("audit");
+    assert_eq!(
+        audit.iter().filter(|e| e.kind == "access.conflict").count(),
+        1
+    );
+    assert!(audit.iter().any(|e| e.kind == "access.conflict_resolved"));
+}
+
+#[tokio::test]
+async fn conflicts_are_told_once_sqlite() {
+    conflicts_are_told_once(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn conflicts_are_told_once_postgres() {
+    conflicts_are_told_once(Engine::Postgres).await;
+}

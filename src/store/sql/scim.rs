@@ -11,7 +11,7 @@ use sqlx::query::{QueryAs, QueryScalar};
 use sqlx::{FromRow, IntoArguments};
 
 const USER_COLUMNS: &str = "u.id, u.connection, u.user_name, u.external_id, u.sso_subject, \
-    u.email, u.display_name, u.given_name, u.family_name, u.active, u.state, u.accepted_at, \
+    u.email, u.display_name, u.given_name, u.family_name, u.active, u.state, u.accepted_at, u.conflict, \
     u.scim, u.version, u.created_at, u.updated_at";
 const GROUP_COLUMNS: &str =
     "g.id, g.connection, g.display_name, g.external_id, g.version, g.created_at, g.updated_at";

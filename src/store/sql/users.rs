@@ -8,7 +8,7 @@ use crate::store::types::{UserQuery, page_size};
 use sqlx::types::Json;
 
 const COLUMNS: &str = "id, connection, user_name, external_id, sso_subject, email, \
-    display_name, given_name, family_name, active, state, accepted_at, scim, version, \
+    display_name, given_name, family_name, active, state, accepted_at, conflict, scim, version, \
     created_at, updated_at";
 
 /// The identities a user can be found by, each unique per connection.
@@ -94,8 +94,8 @@ pub(super) async fn create(c: &mut Conn, user: &User) -> Result<(), StoreError> 
     sqlx::query(
         "INSERT INTO users (id, connection, user_name, user_name_key, external_id, sso_subject, \
          email, display_name, given_name, family_name, active, state, accepted_at, scim, \
-         version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+         version, created_at, updated_at, conflict) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(user.id.as_str())
     .bind(user.connection.as_str())
@@ -114,6 +114,7 @@ pub(super) async fn create(c: &mut Conn, user: &User) -> Result<(), StoreError> 
     .bind(user.version)
     .bind(ts(user.created_at))
     .bind(ts(user.updated_at))
+    .bind(user.conflict.as_ref().map(Json))
     .execute(c)
     .await?;
     Ok(())
@@ -127,7 +128,7 @@ pub(super) async fn update(c: &mut Conn, user: &User, expected: i64) -> Result<U
         "UPDATE users SET user_name = $2, user_name_key = $3, external_id = $4, \
          sso_subject = $5, email = $6, display_name = $7, given_name = $8, family_name = $9, \
          active = $10, state = $11, accepted_at = $12, scim = $13, version = $14, \
-         updated_at = $15 \
+         updated_at = $15, conflict = $17 \
          WHERE id = $1 AND version = $16",
     )
     .bind(user.id.as_str())
@@ -146,6 +147,7 @@ pub(super) async fn update(c: &mut Conn, user: &User, expected: i64) -> Result<U
     .bind(version)
     .bind(ts(user.updated_at))
     .bind(expected)
+    .bind(user.conflict.as_ref().map(Json))
     .execute(&mut *c)
     .await?;
     if done.rows_affected() == 0 {

@@ -14,13 +14,16 @@ shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then targets=(scim_filter scim_patch_path scim_patch); fi
 
+# The fuzz crate is its own workspace: start from the main lock file so it builds the
+# same dependency versions as the daemon, adding only libFuzzer's.
+cp ../Cargo.lock Cargo.lock
 triple=$(rustc -vV | sed -n 's/^host: //p')
 target_dir=${FUZZ_TARGET_DIR:-target}
 # --target makes cargo apply RUSTFLAGS to the fuzzed crates only, not to build scripts.
 RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks" \
-  cargo build --release --locked --target "$triple" --target-dir "$target_dir" --bins
+  cargo build --release --target "$triple" --target-dir "$target_dir" --bins
 
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"

@@ -65,7 +65,10 @@ pub async fn apply_lifecycle(
         let before = r.before.as_ref().map(|b| &b.access);
         let after = r.outcome.effective();
         events += match (before, after) {
-            (None, Some(access)) => grant(tx, config, &r.user, access, cause, now).await?,
+            (None, Some(access)) => {
+                let inviter = r.user.connection.to_string();
+                grant(tx, config, &r.user, access, &inviter, cause, now).await?
+            }
             (Some(previous), Some(access)) if previous != access => {
                 let event = outbox::build_event(&EventInput {
                     event_type: EventType::UserAccessChanged,
@@ -88,11 +91,26 @@ pub async fn apply_lifecycle(
 }
 
 /// First access (or access again): an invitation, or re-activation of someone who accepted.
+/// Invites a user an administrator created (connection `manual`), whose access was set
+/// directly: the same invitation, email and `user.invited` as a first access from an IdP.
+pub async fn invite_manual(
+    tx: &mut dyn StoreTx,
+    config: &Config,
+    user: &User,
+    access: &Access,
+    invited_by: &str,
+    cause: &Cause,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    grant(tx, config, user, access, invited_by, cause, now).await
+}
+
 async fn grant(
     tx: &mut dyn StoreTx,
     config: &Config,
     user: &User,
     access: &Access,
+    invited_by: &str,
     cause: &Cause,
     now: DateTime<Utc>,
 ) -> StoreResult<usize> {
@@ -123,7 +141,7 @@ async fn grant(
         user_id: user.id.clone(),
         token_hash: token_hash(&token),
         email: email.clone().unwrap_or_default(),
-        invited_by: user.connection.to_string(),
+        invited_by: invited_by.to_owned(),
         access: access.clone(),
         status: InvitationStatus::Pending,
         created_at: now,
@@ -277,9 +295,8 @@ pub enum RenewError {
 /// Renewals of one user's invitations are at most this often (the link is public).
 pub const RENEWAL_INTERVAL_MINUTES: i64 = 15;
 
-/// Renews an expired invitation: a new invitation with a new token, sent to the address the
-/// expired one went to (never to another), with `invitation.renewed`; the old link stops
-/// working. Returns the new invitation.
+/// Renews an expired invitation (the public renewal form): at most every
+/// [`RENEWAL_INTERVAL_MINUTES`] per user, then [`reissue`].
 pub async fn renew_invitation(
     tx: &mut dyn StoreTx,
     config: &Config,
@@ -300,6 +317,23 @@ pub async fn renew_invitation(
     if recent {
         return Err(RenewError::TooSoon(RENEWAL_INTERVAL_MINUTES));
     }
+    let cause = Cause::Invitation {
+        invitation_id: old.id.clone(),
+    };
+    reissue(tx, config, old, &cause, "invitation", now).await
+}
+
+/// Replaces `old` (pending or expired) by a new invitation with a new token for the same
+/// address — never another — and delivers it as `invitation.renewed`; the old link stops
+/// working. The user must still be invited (have access, not have accepted).
+pub async fn reissue(
+    tx: &mut dyn StoreTx,
+    config: &Config,
+    old: &Invitation,
+    cause: &Cause,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Invitation, RenewError> {
     let user = tx
         .get_user_for_update(&old.user_id)
         .await?
@@ -326,16 +360,13 @@ pub async fn renew_invitation(
         renewed_from: Some(old.id.clone()),
     };
     tx.create_invitation(&invitation).await?;
-    let cause = Cause::Invitation {
-        invitation_id: old.id.clone(),
-    };
     let event = outbox::build_event(&EventInput {
         event_type: EventType::InvitationRenewed,
         occurred_at: now,
         user: &user,
         access: Some(access.access()),
         previous: None,
-        cause: &cause,
+        cause,
         conflict: None,
         invitation: Some(&invitation),
     });
@@ -344,7 +375,7 @@ pub async fn renew_invitation(
     outbox::enqueue(tx, config, &event, secret.as_ref()).await?;
     let detail = json!({ "invitation": invitation.id, "renewed_from": old.id, "expires_at": invitation.expires_at });
     tx.append_audit(
-        &AuditEvent::new("invitation.renewed", "invitation", now)
+        &AuditEvent::new("invitation.renewed", actor, now)
             .about(&user)
             .with_detail(detail),
     )

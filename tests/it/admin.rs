@@ -124,3 +124,150 @@ async fn admin_reads_users_organizations_and_audit(app: TestApp) {
     );
 }
 both_engines_app!(admin_reads_users_organizations_and_audit);
+
+async fn post_json(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = app
+        .http
+        .post(format!("{}/admin/v1{path}", app.base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+async fn manual_invitations(app: TestApp) {
+    use crate::support::app::MANAGER_TOKEN;
+    // A Manager cannot invite an Administrator; an organization is required.
+    let (status, body) = post_json(
+        &app,
+        MANAGER_TOKEN,
+        "/invitations",
+        json!({ "emails": ["x@acme.com"], "role": "Administrator", "organizations": ["acme"] }),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "FORBIDDEN");
+    let (status, body) = post_json(
+        &app,
+        MANAGER_TOKEN,
+        "/invitations",
+        json!({ "emails": ["x@acme.com"], "role": "Editor", "organizations": [] }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "ADMIN-NO-ORGANIZATION");
+    let (status, body) = post_json(
+        &app,
+        MANAGER_TOKEN,
+        "/invitations",
+        json!({ "emails": ["x@acme.com"], "role": "Editor", "organizations": ["nowhere"] }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "ADMIN-UNKNOWN-ORGANIZATION");
+    let (status, body) = post_json(
+        &app,
+        MANAGER_TOKEN,
+        "/invitations",
+        json!({ "emails": ["not an address"], "role": "Editor", "organizations": ["acme"] }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "ADMIN-BAD-EMAIL");
+
+    // Many at once; the same address twice counts once.
+    let (status, body) = post_json(
+        &app,
+        MANAGER_TOKEN,
+        "/invitations",
+        json!({ "emails": ["cy@acme.com", "dee@acme.com", "CY@acme.com"], "role": "Editor", "organizations": ["acme", "globex"], "groups": ["Client - Acme"] }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let invited = body["invited"].as_array().expect("invited");
+    assert_eq!(invited.len(), 2);
+    let user_id = invited[0]["user_id"].as_str().expect("id").to_owned();
+    let (_, user) = app
+        .admin_get(ADMIN_TOKEN, &format!("/users/{user_id}"))
+        .await;
+    assert_eq!(user["connection"], "manual");
+    assert_eq!(user["state"], "invited");
+    assert_eq!(user["access"]["organizations"], json!(["acme", "globex"]));
+    assert_eq!(user["access"]["groups"], json!(["Client - Acme"]));
+    assert_eq!(user["invitations"][0]["invited_by"], "admin:lead");
+
+    // Inviting again skips; resend replaces the link; revoke stops it.
+    let (status, body) = post_json(
+        &app,
+        MANAGER_TOKEN,
+        "/invitations",
+        json!({ "emails": ["cy@acme.com"], "role": "Editor", "organizations": ["acme"] }),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(body["skipped"].as_array().expect("skipped").len(), 1);
+    let first = invited[0]["invitation_id"]
+        .as_str()
+        .expect("invitation")
+        .to_owned();
+    let (status, body) = post_json(
+        &app,
+        MANAGER_TOKEN,
+        &format!("/invitations/{first}/resend"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let second = body["invitation_id"].as_str().expect("new").to_owned();
+    assert_ne!(second, first);
+    let (status, _) = post_json(
+        &app,
+        MANAGER_TOKEN,
+        &format!("/invitations/{first}/resend"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 409, "a replaced invitation cannot be resent");
+    let (status, _) = post_json(
+        &app,
+        MANAGER_TOKEN,
+        &format!("/invitations/{second}/revoke"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (_, user) = app
+        .admin_get(ADMIN_TOKEN, &format!("/users/{user_id}"))
+        .await;
+    let statuses: Vec<&str> = user["invitations"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|i| i["status"].as_str())
+        .collect();
+    assert!(statuses.iter().all(|s| *s == "revoked"), "{statuses:?}");
+
+    // A manual user's access is not touched by mappings (a reload-style recompute skips them),
+    // and an Administrator token may invite an Administrator.
+    let (status, _) = post_json(
+        &app,
+        ADMIN_TOKEN,
+        "/invitations",
+        json!({ "emails": ["boss@acme.com"], "role": "Administrator", "organizations": ["acme"] }),
+    )
+    .await;
+    assert_eq!(status, 201);
+}
+both_engines_app!(manual_invitations);

@@ -6,6 +6,7 @@
 
 mod audit;
 mod auth;
+mod invitations;
 mod organizations;
 mod users;
 
@@ -13,7 +14,7 @@ pub use auth::AdminClient;
 
 use crate::http::AppState;
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 
 /// Page size when a request does not say, and the most a request may ask for.
@@ -27,6 +28,9 @@ pub fn routes() -> Router<AppState> {
         .route("/organizations", get(organizations::list))
         .route("/organizations/{slug}", get(organizations::show))
         .route("/audit", get(audit::list))
+        .route("/invitations", post(invitations::create))
+        .route("/invitations/{id}/resend", post(invitations::resend))
+        .route("/invitations/{id}/revoke", post(invitations::revoke))
 }
 
 /// A page of results: `next_cursor` is null on the last page.

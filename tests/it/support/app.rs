@@ -14,6 +14,8 @@ pub const OKTA_TOKEN: &str = "okta-test-token-0123456789";
 pub const ENTRA_TOKEN: &str = "entra-test-token-0123456789";
 /// The admin API token of the test config (role Administrator, name "ops").
 pub const ADMIN_TOKEN: &str = "admin-test-token-0123456789";
+/// An admin API token with the role Manager (name "lead").
+pub const MANAGER_TOKEN: &str = "manager-test-token-0123456789";
 
 /// The policy every app test starts from; tests append their own TOML.
 pub const BASE_POLICY: &str = r#"
@@ -46,6 +48,11 @@ rate_limit_per_second = 100000
 name = "ops"
 role = "Administrator"
 token_env = "TEST_ADMIN_TOKEN"
+
+[[admin_tokens]]
+name = "lead"
+role = "Manager"
+token_env = "TEST_MANAGER_TOKEN"
 
 [[mappings]]
 connection = "okta"
@@ -92,6 +99,7 @@ impl TestApp {
             ("TEST_OKTA_SCIM_TOKEN", OKTA_TOKEN),
             ("TEST_ENTRA_SCIM_TOKEN", ENTRA_TOKEN),
             ("TEST_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("TEST_MANAGER_TOKEN", MANAGER_TOKEN),
         ]);
         let config = ConfigHandle::load(&path, env).unwrap_or_else(|e| panic!("test config:\n{e}"));
         let router = http::router(AppState::new(db.store.clone(), config.clone()));

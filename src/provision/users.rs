@@ -167,6 +167,15 @@ pub async fn delete_user(
     recompute(tx.as_mut(), ctx, std::slice::from_ref(&user.id)).await?;
     tx.append_audit(&ctx.audit("scim.user_deleted").about(&user))
         .await?;
+    // The user's memberships go with them: their groups change, so their versions (ETags)
+    // move too.
+    for group_id in tx.group_ids_of_user(id).await? {
+        if let Some(group) = tx.get_group_for_update(&group_id).await? {
+            let mut next = group.clone();
+            next.updated_at = ctx.now;
+            tx.update_group(&next, group.version).await?;
+        }
+    }
     tx.delete_user(id).await?;
     tx.commit().await?;
     Ok(())

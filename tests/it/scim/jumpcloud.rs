@@ -75,5 +75,16 @@ async fn jumpcloud_full_group_put(app: TestApp) {
         again["meta"]["version"], body["meta"]["version"],
         "an identical PUT is not a change"
     );
+
+    // Deleting a member changes the group (its member list), so its version moves.
+    let (status, _) = app
+        .scim_json(t, Method::DELETE, &format!("/Users/{}", users[0]), None)
+        .await;
+    assert_eq!(status, 204);
+    let (_, after) = app
+        .scim_json(t, Method::GET, &format!("/Groups/{gid}"), None)
+        .await;
+    assert_ne!(after["meta"]["version"], body["meta"]["version"]);
+    assert_eq!(members(&app, &gid).await, vec![users[2].clone()]);
 }
 both_engines_app!(jumpcloud_full_group_put);

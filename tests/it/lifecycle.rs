@@ -22,6 +22,32 @@ fn patch(op: &str, user: &str) -> Value {
     })
 }
 
+/// Adds `user` to or removes them from `group` and checks the request succeeded.
+async fn membership(app: &TestApp, group: &str, op: &str, user: &str) {
+    let (status, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PATCH,
+            &format!("/Groups/{group}"),
+            Some(patch(op, user)),
+        )
+        .await;
+    assert!(
+        status == 200 || status == 204,
+        "{op} {user} in {group}: {status} {body}"
+    );
+}
+
+/// The user as stored.
+async fn stored_user(app: &TestApp, id: &UserId) -> idp_sync::domain::User {
+    app.db
+        .store
+        .get_user(id)
+        .await
+        .expect("read")
+        .expect("user")
+}
+
 async fn events(app: &TestApp, user: &str) -> Vec<EventType> {
     app.db
         .store
@@ -89,22 +115,8 @@ async fn lifecycle(engine: Engine) {
     let (eng, support) = (&groups[0], &groups[1]);
 
     // First access: invited, with an email whose link opens this invitation.
-    let (status, _) = app
-        .scim_json(
-            t,
-            Method::PATCH,
-            &format!("/Groups/{eng}"),
-            Some(patch("add", &uid)),
-        )
-        .await;
-    assert!(status == 200 || status == 204);
-    let stored = app
-        .db
-        .store
-        .get_user(&id)
-        .await
-        .expect("read")
-        .expect("user");
+    membership(&app, eng, "add", &uid).await;
+    let stored = stored_user(&app, &id).await;
     assert_eq!(stored.state, UserState::Invited);
     let invitations = app
         .db
@@ -144,22 +156,8 @@ async fn lifecycle(engine: Engine) {
     );
 
     // Leaving the group before accepting: suspended, invitation revoked.
-    let (status, _) = app
-        .scim_json(
-            t,
-            Method::PATCH,
-            &format!("/Groups/{eng}"),
-            Some(patch("remove", &uid)),
-        )
-        .await;
-    assert!(status == 200 || status == 204);
-    let stored = app
-        .db
-        .store
-        .get_user(&id)
-        .await
-        .expect("read")
-        .expect("user");
+    membership(&app, eng, "remove", &uid).await;
+    let stored = stored_user(&app, &id).await;
     assert_eq!(stored.state, UserState::Suspended);
     let invitations = app
         .db
@@ -170,15 +168,7 @@ async fn lifecycle(engine: Engine) {
     assert_eq!(invitations[0].status, InvitationStatus::Revoked);
 
     // Back before ever accepting: a new invitation and a second email.
-    let (status, _) = app
-        .scim_json(
-            t,
-            Method::PATCH,
-            &format!("/Groups/{eng}"),
-            Some(patch("add", &uid)),
-        )
-        .await;
-    assert!(status == 200 || status == 204);
+    membership(&app, eng, "add", &uid).await;
     let invitations = app
         .db
         .store
@@ -194,57 +184,21 @@ async fn lifecycle(engine: Engine) {
     wait_for_mail(&smtp, 2).await;
 
     // A role change (the Support mapping grants Manager on globex).
-    let (status, _) = app
-        .scim_json(
-            t,
-            Method::PATCH,
-            &format!("/Groups/{support}"),
-            Some(patch("add", &uid)),
-        )
-        .await;
-    assert!(status == 200 || status == 204);
+    membership(&app, support, "add", &uid).await;
 
     // Accepted (as a sign-in will do), then out and back: re-activated, no new invitation.
     {
-        let mut u = app
-            .db
-            .store
-            .get_user(&id)
-            .await
-            .expect("read")
-            .expect("user");
+        let mut u = stored_user(&app, &id).await;
         let version = u.version;
         u.accepted_at = Some(chrono::Utc::now());
         u.state = UserState::Active;
         app.db.store.update_user(&u, version).await.expect("accept");
     }
     for group in [eng, support] {
-        let (status, _) = app
-            .scim_json(
-                t,
-                Method::PATCH,
-                &format!("/Groups/{group}"),
-                Some(patch("remove", &uid)),
-            )
-            .await;
-        assert!(status == 200 || status == 204);
+        membership(&app, group, "remove", &uid).await;
     }
-    let (status, _) = app
-        .scim_json(
-            t,
-            Method::PATCH,
-            &format!("/Groups/{eng}"),
-            Some(patch("add", &uid)),
-        )
-        .await;
-    assert!(status == 200 || status == 204);
-    let stored = app
-        .db
-        .store
-        .get_user(&id)
-        .await
-        .expect("read")
-        .expect("user");
+    membership(&app, eng, "add", &uid).await;
+    let stored = stored_user(&app, &id).await;
     assert_eq!(stored.state, UserState::Active);
     assert_eq!(
         app.db
@@ -313,13 +267,7 @@ async fn conflicts_are_told_once(engine: Engine) {
     assert_eq!(status, 201);
 
     // Six organizations for a Lite user: a conflict, not an invitation.
-    let stored = app
-        .db
-        .store
-        .get_user(&id)
-        .await
-        .expect("read")
-        .expect("user");
+    let stored = stored_user(&app, &id).await;
     assert!(stored.conflict.is_some());
     assert_eq!(stored.state, UserState::Provisioned);
     assert!(
@@ -360,22 +308,8 @@ async fn conflicts_are_told_once(engine: Engine) {
 
     // Leaving the group resolves it.
     let gid = group["id"].as_str().expect("id").to_owned();
-    let (status, _) = app
-        .scim_json(
-            t,
-            Method::PATCH,
-            &format!("/Groups/{gid}"),
-            Some(patch("remove", &uid)),
-        )
-        .await;
-    assert!(status == 200 || status == 204);
-    let stored = app
-        .db
-        .store
-        .get_user(&id)
-        .await
-        .expect("read")
-        .expect("user");
+    membership(&app, &gid, "remove", &uid).await;
+    let stored = stored_user(&app, &id).await;
     assert!(stored.conflict.is_none());
     let audit = app
         .db

@@ -273,6 +273,56 @@ async fn ensure_members(
     Ok(())
 }
 
+/// A group and the first page of its members, read on one read handle that stays open
+/// for the remaining pages ([`MemberPages`]): a caller can write a large member list out
+/// page by page instead of holding it whole. The pages are the same statements on the same
+/// handle as [`get_group`] with members runs, only read as they are needed.
+pub async fn get_group_paged(
+    store: &dyn Store,
+    connection: &ConnectionId,
+    id: &GroupId,
+) -> ProvisionResult<(IdpGroup, Vec<UserId>, MemberPages)> {
+    let mut read = store.read().await?;
+    let group = owned_group(read.get_group(id).await?, connection, id)?;
+    let first = read.list_group_members(id, None, MEMBER_PAGE).await?;
+    let pages = MemberPages {
+        done: first.len() < MEMBER_PAGE as usize,
+        after: first.last().cloned(),
+        read,
+        group: id.clone(),
+    };
+    Ok((group, first, pages))
+}
+
+/// The pages of a group's members after the first, ordered by user id.
+pub struct MemberPages {
+    read: Box<dyn StoreRead>,
+    group: GroupId,
+    after: Option<UserId>,
+    done: bool,
+}
+
+impl MemberPages {
+    /// Whether every member has been read.
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    /// The next page (empty once every member has been read).
+    pub async fn next_page(&mut self) -> ProvisionResult<Vec<UserId>> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let page = self
+            .read
+            .list_group_members(&self.group, self.after.as_ref(), MEMBER_PAGE)
+            .await?;
+        self.done = page.len() < MEMBER_PAGE as usize;
+        self.after = page.last().cloned();
+        Ok(page)
+    }
+}
+
 pub async fn all_members(read: &mut dyn StoreRead, id: &GroupId) -> ProvisionResult<Vec<UserId>> {
     let mut out = Vec::new();
     let mut after: Option<UserId> = None;

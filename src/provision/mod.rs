@@ -15,7 +15,8 @@ mod users;
 
 pub use groups::all_members as group_members;
 pub use groups::{
-    GroupChange, GroupView, create_group, delete_group, get_group, patch_group, replace_group,
+    GroupChange, GroupView, MemberPages, create_group, delete_group, get_group, get_group_paged,
+    patch_group, replace_group,
 };
 pub use users::groups_of as user_groups;
 pub use users::{UserView, create_user, delete_user, get_user, patch_user, replace_user};

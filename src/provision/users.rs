@@ -31,7 +31,8 @@ pub async fn create_user(
         .about(&user)
         .with_detail(json!({ "active": user.active, "external_id": user.external_id }));
     tx.append_audit(&event).await?;
-    recompute(tx.as_mut(), ctx, std::slice::from_ref(&user.id)).await?;
+    // A new user: reconciled from what this request holds, without reading it back.
+    crate::reconcile::user_created(tx.as_mut(), ctx.policy, &user, &ctx.cause(), ctx.now).await?;
     tx.commit().await?;
     Ok(UserView {
         user,

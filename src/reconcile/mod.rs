@@ -58,6 +58,48 @@ pub async fn directory_changed(
         let before = tx.get_access(id).await?.map(|a| a.resolved);
         loaded.push((user, groups, before));
     }
+    resolve_and_write(tx, policy, loaded, cause, now).await
+}
+
+/// Recomputes the access of a user created in `tx` just now, from what the caller holds:
+/// a brand-new user (a fresh id) is in no group and has no stored access yet, so the
+/// outcome is [`directory_changed`]'s without reading the user, its groups or its access
+/// back (three statements per SCIM create). The row was inserted in `tx`, so no other
+/// writer can hold or change it: there is nothing to lock.
+pub async fn user_created(
+    tx: &mut dyn StoreTx,
+    policy: &Policy,
+    user: &User,
+    cause: &Cause,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<Recomputed>> {
+    if user.connection == ConnectionId::manual() {
+        return Ok(Vec::new());
+    }
+    resolve_and_write(
+        tx,
+        policy,
+        vec![(user.clone(), Vec::new(), None)],
+        cause,
+        now,
+    )
+    .await
+}
+
+/// The users to recompute, each with its direct IdP groups and its stored access.
+type Loaded = Vec<(
+    User,
+    Vec<crate::domain::IdpGroupRef>,
+    Option<ResolvedAccess>,
+)>;
+
+async fn resolve_and_write(
+    tx: &mut dyn StoreTx,
+    policy: &Policy,
+    loaded: Loaded,
+    cause: &Cause,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<Recomputed>> {
     if loaded.is_empty() {
         return Ok(Vec::new());
     }

@@ -26,7 +26,7 @@ mod normalize;
 mod render;
 
 pub use etag::{EntityTag, EtagCondition, etag};
-pub use render::{render_group, render_user};
+pub use render::{group_json_around_members, render_group, render_user, write_group_member};
 
 use super::definitions::{
     AttributeDef, GROUP_RESOURCE, Mutability, ResourceType, ResourceTypeDef, USER_RESOURCE,

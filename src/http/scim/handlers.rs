@@ -4,7 +4,7 @@
 use super::ScimClient;
 use super::body::{ScimJson, ScimResponse};
 use super::error::ScimHttpError;
-use super::ops::{MAX_RESULTS, OpContext, OpResult, Projection, ResourceOps};
+use super::ops::{GroupRead, MAX_RESULTS, OpContext, OpResult, Projection, ResourceOps};
 use crate::http::{AppState, REQUEST_ID_HEADER};
 use crate::scim::definitions::ResourceType;
 use crate::scim::error::ScimError;
@@ -157,6 +157,44 @@ pub async fn delete<R: ResourceOps>(
     let rid = request_id(&headers);
     let ctx = context(&state, &client, &rid);
     R::delete(&ctx, &id).await.map(respond)
+}
+
+/// `GET /Groups/{id}`: as [`get`], but a group with many members has them written into the
+/// body page by page ([`super::ops::read_group`]).
+pub async fn get_group(
+    client: ScimClient,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<axum::response::Response, ScimHttpError> {
+    use axum::response::IntoResponse;
+    let rid = request_id(&headers);
+    let ctx = context(&state, &client, &rid);
+    let projection = projection_of(&query_map(raw.as_deref()))?;
+    match super::ops::read_group(&ctx, &id, &projection).await? {
+        GroupRead::Whole(result) => {
+            not_modified_or(&headers, result).map(IntoResponse::into_response)
+        }
+        GroupRead::Paged { version, body } => {
+            let etag = resource::etag(version);
+            if let Some(cond) = condition(&headers, header::IF_NONE_MATCH)?
+                && cond.matches(version)
+            {
+                return Ok(ScimResponse::not_modified(etag).into_response());
+            }
+            let mut response = axum::response::Response::new(body);
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static(super::error::SCIM_CONTENT_TYPE),
+            );
+            if let Ok(etag) = header::HeaderValue::from_str(&etag) {
+                headers.insert(header::ETAG, etag);
+            }
+            Ok(response)
+        }
+    }
 }
 
 /// `If-None-Match` on a read: 304 when the client already has this version.

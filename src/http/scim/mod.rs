@@ -46,7 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/Groups/.search", post(h::search::<Groups>))
         .route(
             "/Groups/{id}",
-            get(h::get::<Groups>)
+            get(h::get_group)
                 .put(h::replace::<Groups>)
                 .patch(h::patch::<Groups>)
                 .delete(h::delete::<Groups>),

@@ -234,6 +234,91 @@ pub async fn get_group(
     Ok(group_result(ctx, &view, StatusCode::OK, projection))
 }
 
+/// What `GET /Groups/{id}` produced: an ordinary result, or a group with more members than
+/// one page, whose members are written into the response body page by page (never all in
+/// memory at once).
+pub enum GroupRead {
+    Whole(OpResult),
+    Paged {
+        version: i64,
+        body: axum::body::Body,
+    },
+}
+
+/// `GET /Groups/{id}`. A group whose members fill more than one page, asked for without
+/// `attributes` or `excludedAttributes`, is answered with the same JSON as
+/// [`get_group`], written out one page of members at a time from the read handle that read
+/// the group. Everything else (and any error before the first byte) is [`get_group`]'s.
+pub async fn read_group(
+    ctx: &OpContext<'_>,
+    id: &str,
+    projection: &Projection,
+) -> Result<GroupRead, ScimHttpError> {
+    if projection.attributes.is_some()
+        || projection.excluded.is_some()
+        || !projection.wants("members", ResourceType::Group)
+    {
+        return get_group(ctx, id, projection).await.map(GroupRead::Whole);
+    }
+    let (group, first, pages) =
+        provision::get_group_paged(ctx.store(), &ctx.client.connection, &GroupId::from(id)).await?;
+    if pages.done() {
+        let view = GroupView {
+            group,
+            members: Some(first),
+        };
+        return Ok(GroupRead::Whole(group_result(
+            ctx,
+            &view,
+            StatusCode::OK,
+            projection,
+        )));
+    }
+    let base = ctx.base_url();
+    let mut rendered = resource::render_group(&group, None, &base);
+    projection.apply(&mut rendered, ResourceType::Group);
+    let (head, tail) = resource::group_json_around_members(rendered);
+    let mut chunk = head.into_bytes();
+    write_members(&mut chunk, &first, &base, true);
+    drop(first);
+    let rest = futures_util::stream::try_unfold(Some((pages, base, tail)), |state| async move {
+        let Some((mut pages, base, tail)) = state else {
+            return Ok(None);
+        };
+        let page = pages.next_page().await.map_err(|e| {
+            tracing::error!(error = %e, "reading a group's members failed mid-response");
+            std::io::Error::other(e.to_string())
+        })?;
+        if page.is_empty() {
+            return Ok(Some((axum::body::Bytes::from(tail.into_bytes()), None)));
+        }
+        let mut chunk = Vec::new();
+        write_members(&mut chunk, &page, &base, false);
+        Ok::<_, std::io::Error>(Some((
+            axum::body::Bytes::from(chunk),
+            Some((pages, base, tail)),
+        )))
+    });
+    let first = futures_util::stream::once(std::future::ready(Ok::<_, std::io::Error>(
+        axum::body::Bytes::from(chunk),
+    )));
+    Ok(GroupRead::Paged {
+        version: group.version,
+        body: axum::body::Body::from_stream(futures_util::StreamExt::chain(first, rest)),
+    })
+}
+
+/// Members as `render_group` writes them, `,`-separated (`first`: the array's first page).
+fn write_members(out: &mut Vec<u8>, ids: &[UserId], base: &str, first: bool) {
+    out.reserve(ids.len() * (2 * ids.first().map_or(0, |id| id.as_str().len()) + base.len() + 48));
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 || !first {
+            out.push(b',');
+        }
+        resource::write_group_member(out, id, base);
+    }
+}
+
 pub async fn replace_group(
     ctx: &OpContext<'_>,
     id: &str,

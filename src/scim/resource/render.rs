@@ -92,6 +92,57 @@ pub fn render_group(
     )
 }
 
+/// A rendered Group without `members` (`render_group(group, None, ..)`), as JSON split
+/// where its `members` array goes, so that a large member list can be written page by page
+/// instead of as one `Value` tree: `head` ends with `"members":[`, `tail` begins with `]`.
+/// `head`, then each member written by [`write_group_member`] separated by `,`, then `tail`
+/// is byte for byte `render_group(group, Some(members), base_url).to_string()` for members
+/// without a display (serde_json writes an object's keys in sorted order).
+pub fn group_json_around_members(rendered: Value) -> (String, String) {
+    let map = match rendered {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    let (before, after): (Map<String, Value>, Map<String, Value>) = map
+        .into_iter()
+        .partition(|(key, _)| key.as_str() < "members");
+    let mut head = Value::Object(before).to_string();
+    head.pop(); // the closing brace
+    if head.len() > 1 {
+        head.push(',');
+    }
+    head.push_str("\"members\":[");
+    let after = Value::Object(after).to_string();
+    let mut tail = String::from("]");
+    if after.len() > 2 {
+        tail.push(',');
+        tail.push_str(&after[1..]);
+    } else {
+        tail.push('}');
+    }
+    (head, tail)
+}
+
+/// One member of a Group's `members` (no display), as [`render_group`] writes it.
+pub fn write_group_member(out: &mut Vec<u8>, id: &UserId, base_url: &str) {
+    #[derive(serde::Serialize)]
+    struct Member<'a> {
+        #[serde(rename = "$ref")]
+        reference: String,
+        #[serde(rename = "type")]
+        kind: &'static str,
+        value: &'a str,
+    }
+    let base = base_url.trim_end_matches('/');
+    let member = Member {
+        reference: format!("{base}/Users/{id}"),
+        kind: "User",
+        value: id.as_str(),
+    };
+    // Writing to a Vec cannot fail, and the struct has only strings.
+    let _ = serde_json::to_writer(out, &member);
+}
+
 struct Times(DateTime<Utc>, DateTime<Utc>);
 
 /// The stored JSON without what the server owns or never returns.

@@ -479,3 +479,35 @@ fn unassigned_active_means_active_and_is_not_rendered() {
         true
     );
 }
+
+#[test]
+fn group_written_around_its_members_is_the_rendered_group() {
+    let t = chrono::Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap();
+    let mut group = IdpGroup::new("okta".into(), "Eng \"core\" <all>", t);
+    group.id = GroupId::new("g1");
+    let base = "https://sync.acme.com/scim/v2/";
+    for external_id in [None, Some("ext-1".to_owned())] {
+        group.external_id = external_id;
+        for n in [0, 1, 3] {
+            let members: Vec<(UserId, String)> = (0..n)
+                .map(|i| (UserId::new(format!("u{i}\"x")), String::new()))
+                .collect();
+            let (head, tail) = group_json_around_members(render_group(&group, None, base));
+            let mut out = head.into_bytes();
+            for (i, (id, _)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_group_member(&mut out, id, base);
+            }
+            out.extend_from_slice(tail.as_bytes());
+            let mut expected = render_group(&group, Some(&members), base);
+            // The default projection (no attributes, no excludedAttributes) keeps it all.
+            let rendered = expected.clone();
+            project(&mut expected, None, None, ResourceType::Group);
+            assert_eq!(expected, rendered);
+            let expected = expected.to_string();
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
+}

@@ -625,3 +625,82 @@ both_engines_app!(
     break_glass_accounts_are_not_removed_by_the_idp,
     "[removal]\nbreak_glass = [\"root@example.com\"]\n"
 );
+
+/// A group with more members than one page (5,000) is written out page by page: the body
+/// is the same JSON as for a small group (every member, ordered by id, `$ref` and `type`),
+/// with its ETag, and `If-None-Match` still answers 304.
+async fn large_groups_are_read_whole(app: TestApp) {
+    let (status, group) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::POST,
+            "/Groups",
+            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Everyone", "externalId": "all", "members": [] })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let gid = id_of(&group);
+    let connection = idp_sync::domain::ConnectionId::from("okta");
+    let now = chrono::Utc::now();
+    let mut ids = Vec::new();
+    let mut tx = app.db.store.begin().await.expect("begin");
+    for i in 0..12_001 {
+        let user = idp_sync::domain::User::new(connection.clone(), format!("m{i}@acme.com"), now);
+        tx.create_user(&user).await.expect("user");
+        ids.push(user.id);
+    }
+    tx.add_group_members(&idp_sync::domain::GroupId::from(gid.as_str()), &ids)
+        .await
+        .expect("members");
+    tx.commit().await.expect("commit");
+    let mut expected: Vec<String> = ids.into_iter().map(|id| id.into_string()).collect();
+    expected.sort();
+
+    let res = app
+        .scim(OKTA_TOKEN, Method::GET, &format!("/Groups/{gid}"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()["content-type"].to_str().ok(),
+        Some("application/scim+json")
+    );
+    let etag = res.headers()["etag"].to_str().expect("etag").to_owned();
+    let text = res.text().await.expect("body");
+    let got: Value = serde_json::from_str(&text).expect("JSON");
+    // serde_json writes keys sorted and compact: the body is byte for byte that form.
+    assert_eq!(got.to_string(), text);
+    assert_eq!(got["displayName"], "Everyone");
+    assert_eq!(got["externalId"], "all");
+    assert_eq!(got["id"], gid.as_str());
+    assert_eq!(got["meta"]["version"], etag.as_str());
+    assert_eq!(
+        got["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:Group"])
+    );
+    let members = got["members"].as_array().expect("members");
+    let values: Vec<&str> = members
+        .iter()
+        .map(|m| m["value"].as_str().expect("value"))
+        .collect();
+    assert_eq!(values, expected);
+    let first = &members[0];
+    assert_eq!(
+        first,
+        &json!({
+            "value": expected[0],
+            "$ref": format!("{}/scim/v2/Users/{}", app.base, expected[0]),
+            "type": "User",
+        })
+    );
+
+    let res = app
+        .scim(OKTA_TOKEN, Method::GET, &format!("/Groups/{gid}"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status().as_u16(), 304);
+}
+both_engines_app!(large_groups_are_read_whole);

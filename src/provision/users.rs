@@ -32,7 +32,17 @@ pub async fn create_user(
         .with_detail(json!({ "active": user.active, "external_id": user.external_id }));
     tx.append_audit(&event).await?;
     // A new user: reconciled from what this request holds, without reading it back.
-    crate::reconcile::user_created(tx.as_mut(), ctx.policy, &user, &ctx.cause(), ctx.now).await?;
+    let cause = ctx.cause();
+    let results =
+        crate::reconcile::user_created(tx.as_mut(), ctx.policy, &user, &cause, ctx.now).await?;
+    crate::reconcile::lifecycle::apply_lifecycle(
+        tx.as_mut(),
+        ctx.config,
+        &results,
+        &cause,
+        ctx.now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(UserView {
         user,

@@ -153,14 +153,6 @@ pub(super) async fn delete(c: &mut Conn, id: &GroupId) -> Result<(), StoreError>
 /// Ids per statement: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
 const CHUNK: usize = 1000;
 
-/// `$2, $3, …` for `n` ids after the group's `$1`.
-fn placeholders(n: usize) -> String {
-    (2..n + 2)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 fn distinct(users: &[UserId]) -> Vec<&str> {
     let mut ids: Vec<&str> = users.iter().map(UserId::as_str).collect();
     ids.sort_unstable();
@@ -200,7 +192,7 @@ pub(super) async fn remove_members(
     for chunk in distinct(users).chunks(CHUNK) {
         let sql = format!(
             "DELETE FROM group_members WHERE group_id = $1 AND user_id IN ({})",
-            placeholders(chunk.len())
+            super::placeholders(2, chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(group.as_str());
         for user in chunk {
@@ -220,7 +212,7 @@ pub(super) async fn members_among(
     for chunk in distinct(users).chunks(CHUNK) {
         let sql = format!(
             "SELECT user_id FROM group_members WHERE group_id = $1 AND user_id IN ({})",
-            placeholders(chunk.len())
+            super::placeholders(2, chunk.len())
         );
         let mut query = sqlx::query_scalar::<_, String>(&sql).bind(group.as_str());
         for user in chunk {

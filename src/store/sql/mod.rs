@@ -437,3 +437,11 @@ impl StoreTx for SqlHandle {
         Ok(())
     }
 }
+
+/// `$first, $first+1, …`: `n` numbered parameters (both engines accept `$n`).
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

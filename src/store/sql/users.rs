@@ -47,10 +47,9 @@ pub(super) async fn lock(c: &mut Conn, ids: &[UserId]) -> Result<(), StoreError>
     sorted.sort_unstable();
     sorted.dedup();
     for chunk in sorted.chunks(1_000) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT id FROM users WHERE id IN ({}) ORDER BY id{FOR_NO_KEY_UPDATE}",
-            placeholders.join(", ")
+            super::placeholders(1, chunk.len())
         );
         let mut query = sqlx::query(&sql);
         for id in chunk {

@@ -124,15 +124,7 @@ pub(super) async fn update(
     .execute(&mut *c)
     .await?;
     if done.rows_affected() == 0 {
-        let actual: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM idp_groups WHERE id = $1")
-                .bind(group.id.as_str())
-                .fetch_optional(c)
-                .await?;
-        return Err(match actual {
-            None => StoreError::NotFound,
-            Some(actual) => StoreError::VersionMismatch { expected, actual },
-        });
+        return Err(super::version_miss(c, "idp_groups", group.id.as_str(), expected).await);
     }
     let mut stored = group.clone();
     stored.version = version;

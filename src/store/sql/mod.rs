@@ -445,3 +445,24 @@ fn placeholders(first: usize, n: usize) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// Why an optimistic `UPDATE … WHERE id = $1 AND version = $n` changed no row: the row is
+/// gone, or it is at another version.
+async fn version_miss(
+    c: &mut Conn,
+    table: &'static str,
+    id: &str,
+    expected: i64,
+) -> crate::store::StoreError {
+    use crate::store::StoreError;
+    let sql = format!("SELECT version FROM {table} WHERE id = $1");
+    match sqlx::query_scalar::<Db, i64>(&sql)
+        .bind(id)
+        .fetch_optional(c)
+        .await
+    {
+        Ok(None) => StoreError::NotFound,
+        Ok(Some(actual)) => StoreError::VersionMismatch { expected, actual },
+        Err(e) => e.into(),
+    }
+}

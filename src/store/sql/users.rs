@@ -150,14 +150,7 @@ pub(super) async fn update(c: &mut Conn, user: &User, expected: i64) -> Result<U
     .execute(&mut *c)
     .await?;
     if done.rows_affected() == 0 {
-        let actual: Option<i64> = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
-            .bind(user.id.as_str())
-            .fetch_optional(c)
-            .await?;
-        return Err(match actual {
-            None => StoreError::NotFound,
-            Some(actual) => StoreError::VersionMismatch { expected, actual },
-        });
+        return Err(super::version_miss(c, "users", user.id.as_str(), expected).await);
     }
     let mut stored = user.clone();
     stored.version = version;

@@ -10,7 +10,7 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-async fn mail_count(smtp: &SmtpServer, count: usize) {
+pub async fn mail_count(smtp: &SmtpServer, count: usize) {
     for _ in 0..100 {
         if smtp.count() >= count {
             return;
@@ -20,7 +20,7 @@ async fn mail_count(smtp: &SmtpServer, count: usize) {
     panic!("expected {count} emails, got {}", smtp.count());
 }
 
-fn token_in(data: &str, base: &str) -> String {
+pub fn token_in(data: &str, base: &str) -> String {
     let prefix = format!("{base}/invitations/");
     let at = data.find(&prefix).expect("link");
     data[at + prefix.len()..]

@@ -61,6 +61,21 @@ pub async fn finish(
         );
         return refuse(state, Some(connection), refusal, headers).await;
     };
+    if let Some(login) = &login
+        && &login.connection != connection
+    {
+        // A login started for one connection cannot be finished by another's answer.
+        let refusal = Refusal::new(
+            "SSO-LOGIN-MISMATCH",
+            StatusCode::BAD_REQUEST,
+            "This sign-in was started for another identity provider. Start again.",
+        )
+        .detail(format!(
+            "login {} was started for {}",
+            login.key, login.connection
+        ));
+        return refuse(state, Some(connection), refusal, headers).await;
+    }
     let return_to = login
         .as_ref()
         .map(|l| l.return_to.clone())

@@ -9,6 +9,7 @@ mod invitations;
 mod lifecycle;
 mod outbox;
 mod reconcile;
+mod removals;
 mod scim;
 mod scim2_tester;
 mod scim_sql;

@@ -164,7 +164,7 @@ mod deliveries_are_listed_and_retried {
     }
 }
 
-const CONFLICT_TOML: &str = r#"
+pub const CONFLICT_TOML: &str = r#"
 [[organizations]]
 slug = "initech"
 name = "Initech"

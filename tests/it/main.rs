@@ -8,6 +8,7 @@ mod config;
 mod e2e;
 mod invitations;
 mod lifecycle;
+mod openapi;
 mod outbox;
 mod reconcile;
 mod removals;

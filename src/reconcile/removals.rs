@@ -275,6 +275,9 @@ pub struct Decided {
     pub not_pending: Vec<String>,
 }
 
+/// The actor of removals whose grace ran out.
+const GRACE_ACTOR: &str = "grace";
+
 /// Removals decided per transaction.
 const DECISION_CHUNK: u32 = 200;
 
@@ -325,7 +328,7 @@ pub async fn apply_due(
             return Ok((decided, events));
         }
         let ids = due.into_iter().map(|r| r.removal.id).collect();
-        let (d, e) = decide(store, Some(config), &Selection::Ids(ids), "grace", now).await?;
+        let (d, e) = decide(store, Some(config), &Selection::Ids(ids), GRACE_ACTOR, now).await?;
         events += e;
         let progressed = !d.applied.is_empty() || !d.obsolete.is_empty();
         decided.applied.extend(d.applied);
@@ -418,20 +421,39 @@ async fn approve_chunk(
     now: DateTime<Utc>,
     decided: &mut Decided,
 ) -> StoreResult<usize> {
-    let users: Vec<UserId> = chunk.iter().map(|r| r.removal.user_id.clone()).collect();
-    let cause = Cause::Admin {
-        token: by.strip_prefix("admin:").unwrap_or(by).to_owned(),
-    };
-    let results: Vec<Recomputed> = super::directory_changed(
-        tx,
-        &config.policy,
-        &RemovalRule::deciding(),
-        &users,
-        &cause,
-        now,
-    )
-    .await?;
-    let events = super::lifecycle::apply_lifecycle(tx, config, &results, &cause, now).await?;
+    // An administrator's decision is the cause of what follows; a grace period that ran
+    // out carries on the change that started it (the SCIM request, the reload).
+    let mut batches: Vec<(Cause, Vec<UserId>)> = Vec::new();
+    for r in chunk {
+        let cause = if by == GRACE_ACTOR {
+            serde_json::from_value(r.removal.cause.clone()).unwrap_or_else(|_| Cause::Admin {
+                token: GRACE_ACTOR.to_owned(),
+            })
+        } else {
+            Cause::Admin {
+                token: by.strip_prefix("admin:").unwrap_or(by).to_owned(),
+            }
+        };
+        match batches.iter_mut().find(|(c, _)| *c == cause) {
+            Some((_, users)) => users.push(r.removal.user_id.clone()),
+            None => batches.push((cause, vec![r.removal.user_id.clone()])),
+        }
+    }
+    let mut results: Vec<Recomputed> = Vec::with_capacity(chunk.len());
+    let mut events = 0;
+    for (cause, users) in &batches {
+        let batch = super::directory_changed(
+            tx,
+            &config.policy,
+            &RemovalRule::deciding(),
+            users,
+            cause,
+            now,
+        )
+        .await?;
+        events += super::lifecycle::apply_lifecycle(tx, config, &batch, cause, now).await?;
+        results.extend(batch);
+    }
     for r in chunk {
         let removal = &r.removal;
         let removed = results.iter().any(|res| {

@@ -49,6 +49,11 @@ async fn user(app: &TestApp, id: &str) -> Value {
 }
 
 async fn events_of(app: &TestApp, id: &str, event_type: EventType) -> usize {
+    payloads_of(app, id, event_type).await.len()
+}
+
+/// The bodies of the user's outbox events of one type.
+async fn payloads_of(app: &TestApp, id: &str, event_type: EventType) -> Vec<Value> {
     app.db
         .store
         .list_outbox_events(&OutboxQuery {
@@ -58,7 +63,9 @@ async fn events_of(app: &TestApp, id: &str, event_type: EventType) -> usize {
         })
         .await
         .expect("outbox")
-        .len()
+        .into_iter()
+        .map(|e| e.event.payload)
+        .collect()
 }
 
 fn ids_of(list: &Value) -> Vec<String> {
@@ -185,7 +192,12 @@ async fn scim_mass_removal_is_held_until_decided(app: TestApp) {
         let u = user(&app, id).await;
         assert!(u["access"].is_null(), "{u}");
         assert_eq!(u["state"], "suspended");
-        assert_eq!(events_of(&app, id, EventType::UserSuspended).await, 1);
+        let suspended = payloads_of(&app, id, EventType::UserSuspended).await;
+        assert_eq!(suspended.len(), 1);
+        assert_eq!(
+            suspended[0]["cause"],
+            json!({ "kind": "admin", "token": "ops" })
+        );
     }
     for id in &users[..2] {
         assert_eq!(user(&app, id).await["access"]["role"], "Editor");

@@ -627,6 +627,37 @@ async fn held_reload_is_applied_by_removals_approve(db_url: String, dir: tempfil
         serde_json::from_str(&cli(&config, dir.path(), &["removals", "list", "--json"]))
             .expect("json");
     assert_eq!(listed["held_reloads"], serde_json::json!([]), "{listed}");
+
+    // Edited while the daemon is down, the config would now remove every engineer: at
+    // start everything else is applied and those removals wait for approval.
+    drop(daemon);
+    let without_engineering = held_reload_config(&db_url, false).replace(
+        "[[mappings]]\nconnection = \"okta\"\nidp_group = \"Engineering\"\nrole = \"Editor\"\norganizations = [\"acme\"]\n",
+        "",
+    );
+    std::fs::write(&config, without_engineering).expect("write");
+    let mut daemon = Daemon::start(
+        &config,
+        dir.path(),
+        &[
+            ("E2E_SCIM_TOKEN", E2E_SCIM_TOKEN),
+            ("E2E_ADMIN_TOKEN", E2E_ADMIN_TOKEN),
+        ],
+    );
+    daemon.wait_for(|l| l["message"] == "access recomputed at start");
+    let listed: serde_json::Value =
+        serde_json::from_str(&cli(&config, dir.path(), &["removals", "list", "--json"]))
+            .expect("json");
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 10, "{listed}");
+    assert!(items.iter().all(|r| r["kind"] == "mass"));
+    assert_eq!(
+        organizations_of(&daemon, &engineer).await,
+        serde_json::json!(["acme"])
+    );
+    let approved = cli(&config, dir.path(), &["removals", "approve", "--all"]);
+    assert!(approved.contains("10 applied"), "{approved}");
+    assert!(organizations_of(&daemon, &engineer).await.is_null());
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@
 //! access change — invitations, state transitions, outbox events — is built on top of the
 //! [`Recomputed`] results it returns (issue: access engine).
 
+pub mod held_reload;
 pub mod invitations;
 pub mod lifecycle;
 pub mod plan;

@@ -8,7 +8,7 @@
 //! audited (`removal.held` per user, `removals.held` for the change). A SCIM request is
 //! judged by its own removals ([`RemovalRule::for_change`]); a reconcile of everyone is
 //! judged once over the whole directory with the planner, then run with
-//! [`RemovalRule::hold_all`] or [`RemovalRule::after_plan`].
+//! [`RemovalRule::after_plan`].
 //!
 //! **Grace.** With `removal.grace` set, a user who loses access while still active in
 //! the IdP (left every mapped group, a mapping removed…) waits `grace` as a pending
@@ -22,20 +22,18 @@
 //! removal ends `obsolete`); [`reject`] keeps the access and records it. Rejecting does not
 //! pin the access: the next change the IdP sends about that user is applied as usual.
 //!
-//! **Held reloads.** A config reload that would be a mass removal is refused (the running
-//! config stays) and recorded in `held_configs` by the fingerprint of its inputs
-//! ([`hold_reload`]). An approval ([`decide_reload`]) is a database row, so every replica
-//! sees it: each daemon polls for approved fingerprints and applies its file when the
-//! file's fingerprint matches (see `app::serve`).
+//! **Held reloads**: a config reload that would be a mass removal is refused and waits
+//! for approval in `held_configs`; see [`super::held_reload`].
 
+pub use super::held_reload::{ReloadDecisionError, decide_reload, hold_reload};
 use super::{Recomputed, actor};
 use crate::config::Config;
 use crate::domain::{
     AuditEvent, Cause, NoAccessReason, Outcome, ResolvedAccess, User, UserId, UserState,
 };
 use crate::store::{
-    HeldConfig, HeldConfigStatus, PendingRemoval, PendingRemovalKind, PendingRemovalQuery,
-    PendingRemovalStatus, Store, StoreResult, StoreTx, StoredPendingRemoval,
+    PendingRemoval, PendingRemovalKind, PendingRemovalQuery, PendingRemovalStatus, Store,
+    StoreResult, StoreTx, StoredPendingRemoval,
 };
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -517,96 +515,4 @@ fn removal_audit(kind: &str, by: &str, removal: &PendingRemoval, now: DateTime<U
     event.user_id = Some(removal.user_id.clone());
     event.user_name = Some(removal.user_name.clone());
     event
-}
-
-/// Records a config reload refused as a mass removal (see the module docs).
-pub async fn hold_reload(
-    store: &dyn Store,
-    config: &Config,
-    removals: usize,
-    with_access: usize,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let held = HeldConfig {
-        fingerprint: config.fingerprint.to_string(),
-        source: config.source.display().to_string(),
-        removals: i64::try_from(removals).unwrap_or(i64::MAX),
-        with_access: i64::try_from(with_access).unwrap_or(i64::MAX),
-        status: HeldConfigStatus::Held,
-        held_at: now,
-        decided_at: None,
-        decided_by: None,
-    };
-    let mut tx = store.begin().await?;
-    tx.hold_config(&held).await?;
-    tx.commit().await
-}
-
-/// Why a held reload could not be decided.
-#[derive(Debug, thiserror::Error)]
-pub enum ReloadDecisionError {
-    #[error("no config reload is held")]
-    NoneHeld,
-    #[error("no held config reload has the fingerprint {0}")]
-    Unknown(String),
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-}
-
-/// Approves or rejects a held reload: the one with `fingerprint`, or the newest held one.
-/// Daemons apply an approved reload within a few seconds (they poll for approvals).
-pub async fn decide_reload(
-    store: &dyn Store,
-    fingerprint: Option<&str>,
-    approve: bool,
-    by: &str,
-    now: DateTime<Utc>,
-) -> Result<HeldConfig, ReloadDecisionError> {
-    let held = {
-        let mut read = store.read().await?;
-        match fingerprint {
-            Some(f) => read
-                .get_held_config(f)
-                .await?
-                .filter(|h| h.status == HeldConfigStatus::Held)
-                .ok_or_else(|| ReloadDecisionError::Unknown(f.to_owned()))?,
-            None => read
-                .list_held_configs(Some(HeldConfigStatus::Held))
-                .await?
-                .into_iter()
-                .next()
-                .ok_or(ReloadDecisionError::NoneHeld)?,
-        }
-    };
-    let status = if approve {
-        HeldConfigStatus::Approved
-    } else {
-        HeldConfigStatus::Rejected
-    };
-    let mut tx = store.begin().await?;
-    if !tx
-        .decide_held_config(&held.fingerprint, status, by, now)
-        .await?
-    {
-        return Err(ReloadDecisionError::Unknown(held.fingerprint));
-    }
-    let kind = if approve {
-        "config.reload_approved"
-    } else {
-        "config.reload_rejected"
-    };
-    tx.append_audit(&AuditEvent::new(kind, by, now).with_detail(json!({
-        "fingerprint": held.fingerprint,
-        "source": held.source,
-        "removals": held.removals,
-        "with_access": held.with_access,
-    })))
-    .await?;
-    tx.commit().await?;
-    Ok(HeldConfig {
-        status,
-        decided_at: Some(now),
-        decided_by: Some(by.to_owned()),
-        ..held
-    })
 }

@@ -169,15 +169,32 @@ pub(super) async fn decide_holds(
         }
     };
     for i in removals {
+        let offboarded = matches!(outcomes[i], Outcome::NoAccess(NoAccessReason::Inactive));
         if mass {
             held.insert(i, PendingRemovalKind::Mass);
-        } else if rule.grace.is_some()
-            && !matches!(outcomes[i], Outcome::NoAccess(NoAccessReason::Inactive))
-        {
+        } else if offboarded {
+            // Deactivated in the IdP: at once, whatever waits.
+        } else if rule.grace.is_some() {
             held.insert(i, PendingRemovalKind::Grace);
+        } else if rule.supersede && waits(tx, &loaded[i].0.id).await? {
+            // A removal already waits for an administrator (e.g. part of a held mass
+            // removal): a later change that removes the user again (Okta's routine PUT of
+            // the profile) does not get around the hold. The row stays as it is.
+            held.insert(i, PendingRemovalKind::Mass);
         }
     }
     Ok(held)
+}
+
+/// Whether a removal of `user` is pending.
+async fn waits(tx: &mut dyn StoreTx, user: &UserId) -> StoreResult<bool> {
+    let query = PendingRemovalQuery {
+        status: Some(PendingRemovalStatus::Pending),
+        user: Some(user.clone()),
+        limit: 1,
+        ..PendingRemovalQuery::default()
+    };
+    Ok(!tx.list_pending_removals(&query).await?.is_empty())
 }
 
 /// Stores one held removal (unless the user already has one waiting) and audits it.
@@ -317,6 +334,7 @@ pub async fn apply_due(
             .await?
             .list_pending_removals(&PendingRemovalQuery {
                 status: Some(PendingRemovalStatus::Pending),
+                user: None,
                 due_by: Some(now),
                 after_seq: None,
                 limit: DECISION_CHUNK,
@@ -374,6 +392,7 @@ async fn decide(
                     .await?
                     .list_pending_removals(&PendingRemovalQuery {
                         status: Some(PendingRemovalStatus::Pending),
+                        user: None,
                         due_by: None,
                         after_seq,
                         limit: DECISION_CHUNK,

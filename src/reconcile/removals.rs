@@ -9,6 +9,9 @@
 //! judged by its own removals ([`RemovalRule::for_change`]); a reconcile of everyone is
 //! judged once over the whole directory with the planner, then run with
 //! [`RemovalRule::after_plan`].
+//! While a user's removal waits, a later change that removes them again (an IdP's routine
+//! PUT of the profile) leaves it waiting; deactivation or deletion in the IdP is applied
+//! at once and marks the waiting row `superseded`.
 //!
 //! **Grace.** With `removal.grace` set, a user who loses access while still active in
 //! the IdP (left every mapped group, a mapping removed…) waits `grace` as a pending

@@ -9,6 +9,9 @@
 //! judged by its own removals ([`RemovalRule::for_change`]); a reconcile of everyone is
 //! judged once over the whole directory with the planner, then run with
 //! [`RemovalRule::after_plan`].
+//! While a user's removal waits, a later change that removes them again (an IdP's routine
+//! PUT of the profile) leaves it waiting; deactivation or deletion in the IdP is applied
+//! at once and marks the waiting row `superseded`.
 //!
 //! **Grace.** With `removal.grace` set, a user who loses access while still active in
 //! the IdP (left every mapped group, a mapping removed…) waits `grace` as a pending
@@ -169,15 +172,32 @@ pub(super) async fn decide_holds(
         }
     };
     for i in removals {
+        let offboarded = matches!(outcomes[i], Outcome::NoAccess(NoAccessReason::Inactive));
         if mass {
             held.insert(i, PendingRemovalKind::Mass);
-        } else if rule.grace.is_some()
-            && !matches!(outcomes[i], Outcome::NoAccess(NoAccessReason::Inactive))
-        {
+        } else if offboarded {
+            // Deactivated in the IdP: at once, whatever waits.
+        } else if rule.grace.is_some() {
             held.insert(i, PendingRemovalKind::Grace);
+        } else if rule.supersede && waits(tx, &loaded[i].0.id).await? {
+            // A removal already waits for an administrator (e.g. part of a held mass
+            // removal): a later change that removes the user again (Okta's routine PUT of
+            // the profile) does not get around the hold. The row stays as it is.
+            held.insert(i, PendingRemovalKind::Mass);
         }
     }
     Ok(held)
+}
+
+/// Whether a removal of `user` is pending.
+async fn waits(tx: &mut dyn StoreTx, user: &UserId) -> StoreResult<bool> {
+    let query = PendingRemovalQuery {
+        status: Some(PendingRemovalStatus::Pending),
+        user: Some(user.clone()),
+        limit: 1,
+        ..PendingRemovalQuery::default()
+    };
+    Ok(!tx.list_pending_removals(&query).await?.is_empty())
 }
 
 /// Stores one held removal (unless the user already has one waiting) and audits it.
@@ -317,6 +337,7 @@ pub async fn apply_due(
             .await?
             .list_pending_removals(&PendingRemovalQuery {
                 status: Some(PendingRemovalStatus::Pending),
+                user: None,
                 due_by: Some(now),
                 after_seq: None,
                 limit: DECISION_CHUNK,
@@ -374,6 +395,7 @@ async fn decide(
                     .await?
                     .list_pending_removals(&PendingRemovalQuery {
                         status: Some(PendingRemovalStatus::Pending),
+                        user: None,
                         due_by: None,
                         after_seq,
                         limit: DECISION_CHUNK,

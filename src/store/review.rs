@@ -94,6 +94,8 @@ pub struct PendingRemoval {
 #[derive(Clone, Debug, Default)]
 pub struct PendingRemovalQuery {
     pub status: Option<PendingRemovalStatus>,
+    /// Only this user's.
+    pub user: Option<UserId>,
     /// Only grace removals due at or before this time.
     pub due_by: Option<DateTime<Utc>>,
     /// Cursor: the `seq` of the last row of the previous page.

@@ -347,3 +347,27 @@ fn cli(config: &Path, args: &[&str]) -> String {
     );
     stdout
 }
+
+/// A webhook without a name is the destination `webhook:<its URL>`: slashes and all, it is
+/// one path segment once percent-encoded.
+async fn a_destination_with_slashes_is_one_encoded_segment(app: TestApp) {
+    let users = create_users(&app, &["ana@acme.com"]).await;
+    create_group(&app, "Engineering", &users).await;
+    let (_, page) = app
+        .admin_get(ADMIN_TOKEN, "/deliveries?state=pending")
+        .await;
+    let item = &page["items"][0];
+    assert_eq!(item["destination"], "webhook:http://127.0.0.1:9/hooks");
+    let event = item["event_id"].as_str().expect("event");
+    let path = format!(
+        "/deliveries/{event}/{}/retry",
+        urlencode("webhook:http://127.0.0.1:9/hooks").replace('+', "%20")
+    );
+    let (status, body) = app.admin_post(ADMIN_TOKEN, &path, Value::Null).await;
+    assert_eq!(status, 409, "found, and not dead: {body}");
+    assert_eq!(body["error"]["code"], "ADMIN-DELIVERY-NOT-DEAD");
+}
+both_engines_app!(
+    a_destination_with_slashes_is_one_encoded_segment,
+    "[[webhooks]]\nurl = \"http://127.0.0.1:9/hooks\"\nsecret_env = \"TEST_WEBHOOK_SECRET\"\n"
+);

@@ -177,13 +177,51 @@ async fn scim_mass_removal_is_held_until_decided(app: TestApp) {
     // u1 comes back before the decision: no longer a removal when approved.
     create_group(&app, "Engineering", &users[1..2]).await;
 
+    // The IdP's routine PUT of u2 does not get around the hold…
+    let (status, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PUT,
+            &format!("/Users/{}", users[2]),
+            Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "u2@acme.com" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(user(&app, &users[2]).await["access"]["role"], "Editor");
+    let (_, mine) = app
+        .admin_get(ADMIN_TOKEN, &format!("/removals?user={}", users[2]))
+        .await;
+    assert_eq!(mine["items"].as_array().expect("items").len(), 1, "{mine}");
+    // …but deactivating u3 in the IdP offboards them at once.
+    let (status, body) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::PATCH,
+            &format!("/Users/{}", users[3]),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{ "op": "replace", "value": { "active": false } }],
+            })),
+        )
+        .await;
+    assert!(status == 200 || status == 204, "{status} {body}");
+    assert_eq!(user(&app, &users[3]).await["state"], "suspended");
+    let (_, superseded) = app
+        .admin_get(ADMIN_TOKEN, "/removals?status=superseded")
+        .await;
+    assert_eq!(
+        superseded["items"][0]["user_id"],
+        users[3].as_str(),
+        "{superseded}"
+    );
+
     let (status, body) = app
         .admin_post(ADMIN_TOKEN, "/removals/approve", json!({ "all": true }))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["applied"].as_array().expect("applied").len(),
-        3,
+        2,
         "{body}"
     );
     assert_eq!(ids_of(&body["obsolete"]), vec![r1.clone()]);
@@ -194,10 +232,8 @@ async fn scim_mass_removal_is_held_until_decided(app: TestApp) {
         assert_eq!(u["state"], "suspended");
         let suspended = payloads_of(&app, id, EventType::UserSuspended).await;
         assert_eq!(suspended.len(), 1);
-        assert_eq!(
-            suspended[0]["cause"],
-            json!({ "kind": "admin", "token": "ops" })
-        );
+        let by = if id == &users[3] { "scim" } else { "admin" };
+        assert_eq!(suspended[0]["cause"]["kind"], by);
     }
     for id in &users[..2] {
         assert_eq!(user(&app, id).await["access"]["role"], "Editor");
@@ -220,7 +256,7 @@ async fn scim_mass_removal_is_held_until_decided(app: TestApp) {
     let (_, approved) = app
         .admin_get(ADMIN_TOKEN, "/removals?status=approved")
         .await;
-    assert_eq!(approved["items"].as_array().expect("items").len(), 3);
+    assert_eq!(approved["items"].as_array().expect("items").len(), 2);
     let (_, pending) = app.admin_get(ADMIN_TOKEN, "/removals").await;
     assert!(pending["items"].as_array().expect("items").is_empty());
     let (status, body) = app.admin_get(ADMIN_TOKEN, "/removals?status=bogus").await;
@@ -229,7 +265,7 @@ async fn scim_mass_removal_is_held_until_decided(app: TestApp) {
     let (_, audit) = app
         .admin_get(ADMIN_TOKEN, "/audit?type=removal.approved")
         .await;
-    assert_eq!(audit["items"].as_array().expect("items").len(), 3);
+    assert_eq!(audit["items"].as_array().expect("items").len(), 2);
     let (_, audit) = app
         .admin_get(ADMIN_TOKEN, "/audit?type=removal.rejected")
         .await;

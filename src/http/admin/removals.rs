@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 pub struct ListParams {
     /// pending (default), approved, rejected, obsolete, superseded.
     status: Option<String>,
+    /// Only this user's.
+    user: Option<String>,
     cursor: Option<String>,
     limit: Option<u32>,
 }
@@ -58,6 +60,7 @@ pub async fn list(
     let items = read
         .list_pending_removals(&PendingRemovalQuery {
             status: Some(status),
+            user: params.user.map(crate::domain::UserId::from),
             due_by: None,
             after_seq,
             limit: page_size,

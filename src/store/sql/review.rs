@@ -75,6 +75,7 @@ pub(super) async fn list_removals(
         "SELECT {REMOVAL_COLUMNS} FROM pending_removals \
          WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR seq > $2) \
            AND ($3 IS NULL OR (due_at IS NOT NULL AND due_at <= $3)) \
+           AND ($5 IS NULL OR user_id = $5) \
          ORDER BY seq LIMIT $4"
     );
     sqlx::query_as::<_, RemovalRow>(&sql)
@@ -82,6 +83,7 @@ pub(super) async fn list_removals(
         .bind(q.after_seq)
         .bind(q.due_by.map(ts))
         .bind(page_size(q.limit))
+        .bind(q.user.as_ref().map(UserId::as_str))
         .fetch_all(c)
         .await?
         .into_iter()

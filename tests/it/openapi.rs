@@ -292,6 +292,20 @@ async fn admin_answers_match_the_openapi_file(app: TestApp) {
     assert_eq!(status, 204);
 
     // Deliveries: the webhook's are pending (no worker runs here).
+    let accept = format!("/users/{}/accept", users[1]);
+    // Invited → 200 (active); then 409 NOT-INVITED; an unknown id 404.
+    for (path, expected) in [
+        (accept.as_str(), 200),
+        (accept.as_str(), 409),
+        ("/users/nope/accept", 404),
+    ] {
+        let a = ("/users/{id}/accept", path);
+        let (status, body) = call(&app, &doc, ADMIN_TOKEN, Method::POST, a, None).await;
+        assert_eq!(status, expected, "{path}: {body}");
+        if status == 200 {
+            assert_eq!(body["state"], "active");
+        }
+    }
     let d = ("/deliveries", "/deliveries?state=pending");
     let (_, pending) = call(&app, &doc, ADMIN_TOKEN, Method::GET, d, None).await;
     let first = &pending["items"][0];

@@ -36,6 +36,7 @@ pub fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     vec![
         (Method::GET, "/users", get(users::list)),
         (Method::GET, "/users/{id}", get(users::show)),
+        (Method::POST, "/users/{id}/accept", post(users::accept)),
         (Method::GET, "/organizations", get(organizations::list)),
         (
             Method::GET,

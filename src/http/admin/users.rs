@@ -1,6 +1,9 @@
 //! `GET /admin/v1/users` (filter by state, connection, organization; cursor pages) and
 //! `GET /admin/v1/users/{id}`: each user with their effective access and where every part
 //! of it comes from ("Editor on acme — from mapping 3 via IdP group Engineering").
+//! `POST /admin/v1/users/{id}/accept`: an administrator marks an invited user's
+//! invitation accepted (someone who cannot sign in through SSO yet, or was onboarded by
+//! hand); the same change as a first sign-in: active, `user.activated`.
 
 use super::{AdminClient, Page, limit};
 use crate::domain::{ConnectionId, OrgSlug, User, UserId, UserState};
@@ -93,6 +96,43 @@ pub async fn show(
         })
         .collect();
     Ok(Json(body))
+}
+
+pub async fn accept(
+    admin: AdminClient,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = UserId::from(id);
+    let now = chrono::Utc::now();
+    let cause = crate::domain::Cause::Admin {
+        token: admin.name.clone(),
+    };
+    let mut tx = state.store.begin().await.map_err(store_error)?;
+    let user = tx
+        .get_user_for_update(&id)
+        .await
+        .map_err(store_error)?
+        .ok_or(ApiError::NotFound)?;
+    if user.state != UserState::Invited {
+        return Err(ApiError::Conflict {
+            code: "NOT-INVITED",
+            message: format!(
+                "only an invited user can accept; this one is {}",
+                user.state.as_str()
+            ),
+        });
+    }
+    let (user, events) =
+        crate::reconcile::lifecycle::accept(tx.as_mut(), &admin.config, &user, &cause, now)
+            .await
+            .map_err(store_error)?;
+    let access = tx.get_access(&id).await.map_err(store_error)?;
+    tx.commit().await.map_err(store_error)?;
+    if events > 0 {
+        state.outbox.wake();
+    }
+    Ok(Json(user_json(&user, access.as_ref())))
 }
 
 /// A user as the admin API shows it: the event shape of DESIGN §6 plus the sources.

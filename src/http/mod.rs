@@ -41,6 +41,8 @@ pub struct AppState {
     /// Handlers that enqueue outbox events wake the delivery worker with it after
     /// committing.
     pub outbox: crate::outbox::Waker,
+    /// Per-process SSO caches (OIDC provider metadata and keys), shared by all requests.
+    pub sso: Arc<crate::sso::SsoCaches>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
             config,
             scim_limits: Arc::default(),
             outbox: crate::outbox::Waker::default(),
+            sso: Arc::default(),
         }
     }
 }

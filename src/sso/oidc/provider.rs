@@ -1,0 +1,370 @@
+//! The provider's endpoints and signing keys, per connection, cached in this process.
+//!
+//! Nothing is fetched until the first login of a connection. A fetch that fails caches
+//! nothing, so the next login tries again; a token endpoint that cannot be reached drops
+//! the entry (the IdP may have moved its endpoints). A token whose `kid` is unknown makes
+//! one new JWKS fetch (key rotation) before it is refused. A config reload that changes
+//! the issuer or the static endpoints makes the old entry stale.
+
+use super::claims::{self, Checked};
+use super::token::{self, Exchange};
+use super::{Authorization, Failure, PendingSecrets, Settings, StaticEndpoints};
+use crate::domain::ConnectionId;
+use crate::sso::{Identity, Refusal};
+use chrono::{DateTime, Utc};
+use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
+use openidconnect::reqwest;
+use openidconnect::{CsrfToken, Nonce, PkceCodeChallenge};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use url::Url;
+
+/// Connect and whole-request limits for calls to an IdP: a login waits at most this long,
+/// well under the server's request timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// OIDC providers by connection, and the HTTP client that talks to them.
+pub struct Providers {
+    /// `Err` when the TLS backend could not start: every login is then `OIDC-PROVIDER`.
+    http: Result<reqwest::Client, String>,
+    cache: Mutex<HashMap<ConnectionId, Arc<Provider>>>,
+}
+
+impl Default for Providers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One provider as discovered (and overridden by static endpoints).
+#[derive(Debug)]
+pub(super) struct Provider {
+    /// What it was resolved from: a changed config makes the entry stale.
+    source: Source,
+    /// The exact issuer string ID tokens must carry.
+    pub(super) issuer: String,
+    pub(super) authorization: Url,
+    pub(super) token: Url,
+    pub(super) userinfo: Option<Url>,
+    jwks_uri: Url,
+    pub(super) keys: CoreJsonWebKeySet,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Source {
+    issuer: Url,
+    endpoints: StaticEndpoints,
+}
+
+impl Providers {
+    pub fn new() -> Self {
+        // Redirects off: a token or discovery answer that redirects is an error, not a
+        // request replayed (with credentials) somewhere else.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"));
+        Self {
+            http,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Starts a login: fresh `state`, `nonce` and PKCE verifier, and the authorization URL
+    /// (code flow, S256) that carries them with the configured scopes.
+    pub async fn begin(
+        &self,
+        connection: &ConnectionId,
+        settings: &Settings,
+    ) -> Result<Authorization, Refusal> {
+        let provider = self.provider(connection, settings).await?;
+        let state = CsrfToken::new_random();
+        let nonce = Nonce::new_random();
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut url = provider.authorization.clone();
+        let scope = scope_param(&settings.scopes);
+        url.query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &settings.client_id)
+            .append_pair("redirect_uri", &settings.redirect_uri)
+            .append_pair("scope", &scope)
+            .append_pair("state", state.secret())
+            .append_pair("nonce", nonce.secret())
+            .append_pair("code_challenge", challenge.as_str())
+            .append_pair("code_challenge_method", challenge.method().as_str());
+        Ok(Authorization {
+            url,
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+        })
+    }
+
+    /// Completes a login whose `state` the caller already matched to this browser:
+    /// exchanges `code`, verifies the ID token (fetching the keys again once if it names an
+    /// unknown `kid`), reads the groups (from userinfo when the ID token has no such claim).
+    pub async fn complete(
+        &self,
+        connection: &ConnectionId,
+        settings: &Settings,
+        code: &str,
+        pending: &PendingSecrets,
+        now: DateTime<Utc>,
+    ) -> Result<Identity, Refusal> {
+        let http = self.http()?;
+        let provider = self.provider(connection, settings).await?;
+        let tokens = match token::exchange(http, &provider, settings, code, pending).await {
+            Ok(tokens) => tokens,
+            Err(Exchange::Refused(refusal)) => return Err(refusal),
+            Err(Exchange::Unreachable(refusal)) => {
+                self.forget(connection);
+                return Err(refusal);
+            }
+        };
+        let checked = match claims::verify(&provider, settings, &tokens.id_token, pending, now) {
+            Err(Checked::UnknownKey(_)) => {
+                let provider = self.refresh_keys(connection, &provider).await?;
+                claims::verify(&provider, settings, &tokens.id_token, pending, now)
+            }
+            other => other,
+        };
+        let claims = match checked {
+            Ok(claims) => claims,
+            Err(Checked::UnknownKey(detail)) => return Err(Failure::Signature.refuse(detail)),
+            Err(Checked::Refused(refusal)) => return Err(refusal),
+        };
+        let userinfo = match (&provider.userinfo, claims.needs_userinfo(settings)) {
+            (Some(endpoint), true) => Some(
+                token::userinfo(
+                    http,
+                    endpoint,
+                    tokens.access_token.as_deref(),
+                    &claims.subject,
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        Ok(claims.identity(settings, userinfo.as_ref()))
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, Refusal> {
+        self.http
+            .as_ref()
+            .map_err(|e| Failure::Provider.refuse(e.clone()))
+    }
+
+    fn cached(&self, connection: &ConnectionId) -> Option<Arc<Provider>> {
+        self.cache
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(connection).cloned())
+    }
+
+    fn store(&self, connection: &ConnectionId, provider: Arc<Provider>) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(connection.clone(), provider);
+        }
+    }
+
+    fn forget(&self, connection: &ConnectionId) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(connection);
+        }
+    }
+
+    /// The cached provider of `connection`, or a freshly resolved one.
+    pub(super) async fn provider(
+        &self,
+        connection: &ConnectionId,
+        settings: &Settings,
+    ) -> Result<Arc<Provider>, Refusal> {
+        let source = Source {
+            issuer: settings.issuer.clone(),
+            endpoints: settings.endpoints.clone(),
+        };
+        if let Some(provider) = self.cached(connection)
+            && provider.source == source
+        {
+            return Ok(provider);
+        }
+        let provider = Arc::new(self.resolve(settings, source).await?);
+        self.store(connection, provider.clone());
+        Ok(provider)
+    }
+
+    async fn resolve(&self, settings: &Settings, source: Source) -> Result<Provider, Refusal> {
+        let http = self.http()?;
+        let fixed = &settings.endpoints;
+        let expected = settings.expected_issuer();
+        let (issuer, authorization, token, jwks_uri, userinfo) =
+            match (&fixed.authorization, &fixed.token, &fixed.jwks_uri) {
+                (Some(a), Some(t), Some(j)) => (
+                    expected,
+                    a.clone(),
+                    t.clone(),
+                    j.clone(),
+                    fixed.userinfo.clone(),
+                ),
+                _ => {
+                    let meta = discover(http, &expected).await?;
+                    let discovered = |url: &str, what: &str| {
+                        Url::parse(url).map_err(|e| {
+                            Failure::Provider.refuse(format!("discovery: {what} {url:?}: {e}"))
+                        })
+                    };
+                    let authorization = match &fixed.authorization {
+                        Some(url) => url.clone(),
+                        None => discovered(
+                            meta.authorization_endpoint().as_str(),
+                            "authorization_endpoint",
+                        )?,
+                    };
+                    let token = match (&fixed.token, meta.token_endpoint()) {
+                        (Some(url), _) => url.clone(),
+                        (None, Some(url)) => discovered(url.as_str(), "token_endpoint")?,
+                        (None, None) => {
+                            return Err(Failure::Provider
+                                .refuse("discovery document has no token_endpoint"));
+                        }
+                    };
+                    let jwks_uri = match &fixed.jwks_uri {
+                        Some(url) => url.clone(),
+                        None => discovered(meta.jwks_uri().as_str(), "jwks_uri")?,
+                    };
+                    let userinfo = match (&fixed.userinfo, meta.userinfo_endpoint()) {
+                        (Some(url), _) => Some(url.clone()),
+                        (None, Some(url)) => Some(discovered(url.as_str(), "userinfo_endpoint")?),
+                        (None, None) => None,
+                    };
+                    (
+                        meta.issuer().as_str().to_owned(),
+                        authorization,
+                        token,
+                        jwks_uri,
+                        userinfo,
+                    )
+                }
+            };
+        let keys = fetch_keys(http, &jwks_uri).await?;
+        Ok(Provider {
+            source,
+            issuer,
+            authorization,
+            token,
+            userinfo,
+            jwks_uri,
+            keys,
+        })
+    }
+
+    /// The provider with its JWKS fetched again (a token named a `kid` we don't know).
+    async fn refresh_keys(
+        &self,
+        connection: &ConnectionId,
+        old: &Provider,
+    ) -> Result<Arc<Provider>, Refusal> {
+        let keys = fetch_keys(self.http()?, &old.jwks_uri).await?;
+        let provider = Arc::new(Provider {
+            source: old.source.clone(),
+            issuer: old.issuer.clone(),
+            authorization: old.authorization.clone(),
+            token: old.token.clone(),
+            userinfo: old.userinfo.clone(),
+            jwks_uri: old.jwks_uri.clone(),
+            keys,
+        });
+        self.store(connection, provider.clone());
+        Ok(provider)
+    }
+}
+
+/// The `scope` parameter: `openid` first, then the configured scopes, each once.
+fn scope_param(scopes: &[String]) -> String {
+    let mut out = vec!["openid"];
+    for scope in scopes {
+        if !out.contains(&scope.as_str()) {
+            out.push(scope);
+        }
+    }
+    out.join(" ")
+}
+
+/// Fetches `{issuer}/.well-known/openid-configuration` and checks that it describes this
+/// issuer (OpenID Connect Discovery §4.3: the `issuer` value must be identical).
+async fn discover(http: &reqwest::Client, issuer: &str) -> Result<CoreProviderMetadata, Refusal> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let meta: CoreProviderMetadata = get_json(http, &url, "discovery").await?;
+    let published = meta.issuer().as_str();
+    if published != issuer {
+        return Err(Failure::Provider.refuse(format!(
+            "discovery at {url} names the issuer {published:?}, not {issuer:?}"
+        )));
+    }
+    Ok(meta)
+}
+
+async fn fetch_keys(http: &reqwest::Client, url: &Url) -> Result<CoreJsonWebKeySet, Refusal> {
+    get_json(http, url.as_str(), "JWKS").await
+}
+
+/// GET `url` and parse its JSON body; any failure is `OIDC-PROVIDER`.
+pub(super) async fn get_json<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    what: &str,
+) -> Result<T, Refusal> {
+    let response = http
+        .get(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| Failure::Provider.refuse(format!("{what}: GET {url}: {e}")))?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(Failure::Provider.refuse(format!("{what}: GET {url}: HTTP {status}")));
+    }
+    let text = response
+        .text()
+        .await
+        .map_err(|e| Failure::Provider.refuse(format!("{what}: GET {url}: {e}")))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Failure::Provider.refuse(format!("{what}: GET {url}: unusable JSON: {e}")))
+}
+
+#[cfg(test)]
+pub(super) fn fixed_provider(issuer: &str, keys: CoreJsonWebKeySet) -> Provider {
+    let url =
+        |path: &str| Url::parse(&format!("{issuer}{path}")).unwrap_or_else(|_| unreachable!());
+    Provider {
+        source: Source {
+            issuer: url("/"),
+            endpoints: StaticEndpoints::default(),
+        },
+        issuer: issuer.to_owned(),
+        authorization: url("/auth"),
+        token: url("/token"),
+        userinfo: Some(url("/me")),
+        jwks_uri: url("/jwks"),
+        keys,
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::scope_param;
+
+    #[test]
+    fn openid_comes_first_and_once() {
+        let scopes = ["email", "openid", "groups", "email"].map(String::from);
+        assert_eq!(scope_param(&scopes), "openid email groups");
+    }
+}

@@ -12,5 +12,6 @@ mod reconcile;
 mod scim;
 mod scim2_tester;
 mod scim_sql;
+mod sso_oidc;
 mod store;
 mod support;

@@ -12,6 +12,7 @@ mod reconcile;
 mod scim;
 mod scim2_tester;
 mod scim_sql;
+mod sso_core;
 mod sso_oidc;
 mod store;
 mod support;

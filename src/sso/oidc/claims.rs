@@ -68,6 +68,7 @@ pub(super) enum Checked {
 #[derive(Debug)]
 pub(super) struct Claims {
     pub(super) subject: String,
+    preferred_username: Option<String>,
     email: Option<String>,
     email_verified: Option<bool>,
     given_name: Option<String>,
@@ -148,6 +149,10 @@ pub(super) fn verify(
     let localized = |claim: Option<String>| claim.filter(|s| !s.trim().is_empty());
     Ok(Claims {
         subject: claims.subject().as_str().to_owned(),
+        preferred_username: claims
+            .preferred_username()
+            .map(|n| n.as_str().to_owned())
+            .filter(|n| !n.trim().is_empty()),
         email: claims.email().map(|e| e.as_str().to_owned()),
         email_verified: claims.email_verified(),
         given_name: localized(
@@ -225,6 +230,9 @@ impl Claims {
         Identity {
             protocol: Protocol::Oidc,
             subject: self.subject,
+            user_name: self
+                .preferred_username
+                .or_else(|| from_userinfo("preferred_username")),
             email: email.filter(|_| verified != Some(false)),
             given_name: self.given_name.or_else(|| from_userinfo("given_name")),
             family_name: self.family_name.or_else(|| from_userinfo("family_name")),

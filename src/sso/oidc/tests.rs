@@ -247,12 +247,17 @@ fn missing_groups_come_from_userinfo() {
     let claims = verify(&provider(), &settings(), &raw, &pending(), now()).unwrap();
     assert!(claims.needs_userinfo(&settings()));
     let userinfo = json!({"sub": "00u-ana", "groups": ["Ops"], "email": "ana@acme.com",
-        "email_verified": true, "given_name": "Ana", "name": "Ana Lima"});
+        "email_verified": true, "given_name": "Ana", "name": "Ana Lima",
+        "preferred_username": "ana@acme.onmicrosoft.com"});
     let identity = claims.identity(&settings(), userinfo.as_object());
     assert_eq!(identity.groups, Some(vec!["Ops".to_owned()]));
     assert_eq!(identity.email.as_deref(), Some("ana@acme.com"));
     assert_eq!(identity.given_name.as_deref(), Some("Ana"));
     assert_eq!(identity.display_name.as_deref(), Some("Ana Lima"));
+    assert_eq!(
+        identity.user_name.as_deref(),
+        Some("ana@acme.onmicrosoft.com")
+    );
 }
 
 #[test]

@@ -242,7 +242,6 @@ impl Browser {
     }
 
     /// The cookie `name` this browser holds for `url`'s origin.
-    #[allow(dead_code)]
     pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
         let url = reqwest::Url::parse(url).expect("url");
         self.cookies
@@ -251,12 +250,6 @@ impl Browser {
             .get(&origin(&url))?
             .get(name)
             .cloned()
-    }
-
-    /// Forgets every cookie (a second browser would have none).
-    #[allow(dead_code)]
-    pub fn clear_cookies(&self) {
-        self.cookies.lock().unwrap().clear();
     }
 
     async fn send(&self, url: &str, request: reqwest::RequestBuilder) -> Response {
@@ -278,7 +271,6 @@ impl Browser {
     }
 
     /// GET asking for JSON (`Accept: application/json`).
-    #[allow(dead_code)]
     pub async fn get_json(&self, url: &str) -> Response {
         self.send(url, self.http.get(url).header("accept", "application/json"))
             .await

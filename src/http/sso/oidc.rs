@@ -6,9 +6,9 @@
 //! - login: a fresh `state` (the pending login's key), `nonce` and PKCE verifier are
 //!   stored with the browser cookie, and the browser is sent (303) to the IdP.
 //! - callback: `error=` from the IdP is `OIDC-ERROR` (its login used up); the `state` must name a pending login
-//!   this browser started for this connection (`OIDC-STATE`, one use); an `iss` parameter
-//!   (RFC 9207) must be the connection's issuer; then the code is exchanged and the ID
-//!   token verified, and the core signs the person in.
+//!   this browser started for this connection (`OIDC-STATE`, one use); then the protocol
+//!   checks the `iss` parameter (RFC 9207) when there is one, exchanges the code and
+//!   verifies the ID token, and the core signs the person in.
 //!
 //! An unknown connection, or one without OIDC, is a 404.
 
@@ -18,7 +18,7 @@ use crate::config::{Config, TokenAuthMethod};
 use crate::domain::ConnectionId;
 use crate::http::AppState;
 use crate::sso::Refusal;
-use crate::sso::oidc::{AuthMethod, Failure, PendingSecrets, Settings, StaticEndpoints};
+use crate::sso::oidc::{AuthMethod, Callback, Failure, PendingSecrets, Settings, StaticEndpoints};
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -77,7 +77,7 @@ async fn login(
     };
     let authorization = match state.sso.oidc.begin(&connection, &settings).await {
         Ok(authorization) => authorization,
-        Err(refusal) => return refuse(&state, Some(&connection), refusal, &headers).await,
+        Err(refusal) => return refused(&state, &connection, refusal, &headers).await,
     };
     let cookie = match begin_login(
         &state,
@@ -122,7 +122,7 @@ async fn callback(
         return not_configured(&state, &headers);
     };
     let (st, conn, hd) = (&state, &connection, &headers);
-    let refused = |refusal: Refusal| async move { refuse(st, Some(conn), refusal, hd).await };
+    let refused = |refusal: Refusal| async move { refused(st, conn, refusal, hd).await };
     let Ok(Query(query)) = query else {
         return refused(Failure::State.refuse("the callback's query string is malformed")).await;
     };
@@ -159,14 +159,6 @@ async fn callback(
         }
         Err(response) => return response,
     };
-    if let Some(iss) = &query.iss
-        && *iss != settings.expected_issuer()
-    {
-        return refused(Failure::Issuer.refuse(format!(
-            "the authorization response names the issuer {iss:?}"
-        )))
-        .await;
-    }
     let Some(code) = query.code.as_deref().filter(|c| !c.is_empty()) else {
         return refused(Failure::Code.refuse("the callback has no code parameter")).await;
     };
@@ -175,6 +167,10 @@ async fn callback(
         return refused(Failure::State.refuse("the pending login has no nonce or PKCE verifier"))
             .await;
     };
+    let callback = Callback {
+        code,
+        issuer: query.iss.as_deref(),
+    };
     let pending = PendingSecrets {
         nonce,
         pkce_verifier,
@@ -182,13 +178,33 @@ async fn callback(
     let identity = match state
         .sso
         .oidc
-        .complete(&connection, &settings, code, &pending, chrono::Utc::now())
+        .complete(
+            &connection,
+            &settings,
+            &callback,
+            &pending,
+            chrono::Utc::now(),
+        )
         .await
     {
         Ok(identity) => identity,
         Err(refusal) => return refused(refusal).await,
     };
     finish(&state, &connection, identity, Some(login), None, &headers).await
+}
+
+/// The core's refusal; an unusable IdP is also worth a warning for the operator (its
+/// detail names only the IdP's URLs and errors, no personal data).
+async fn refused(
+    state: &AppState,
+    connection: &ConnectionId,
+    refusal: Refusal,
+    headers: &HeaderMap,
+) -> Response {
+    if refusal.code == Failure::Provider.code() {
+        tracing::warn!(connection = %connection, detail = %refusal.detail, "OIDC provider unusable");
+    }
+    refuse(state, Some(connection), refusal, headers).await
 }
 
 /// 404: no such connection, or it has no OIDC. Not audited: nothing was attempted.

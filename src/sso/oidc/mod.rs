@@ -93,6 +93,14 @@ pub struct Authorization {
     pub pkce_verifier: String,
 }
 
+/// What the IdP sent back to the callback, once the caller matched its `state`.
+#[derive(Debug)]
+pub struct Callback<'a> {
+    pub code: &'a str,
+    /// The `iss` parameter (RFC 9207), when the IdP sends one.
+    pub issuer: Option<&'a str>,
+}
+
 /// The secrets of a pending login, as stored by [`Providers::begin`]'s caller.
 #[derive(Debug)]
 pub struct PendingSecrets {

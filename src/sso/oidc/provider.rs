@@ -8,7 +8,7 @@
 
 use super::claims::{self, Checked};
 use super::token::{self, Exchange};
-use super::{Authorization, Failure, PendingSecrets, Settings, StaticEndpoints};
+use super::{Authorization, Callback, Failure, PendingSecrets, Settings, StaticEndpoints};
 use crate::domain::ConnectionId;
 use crate::sso::{Identity, Refusal};
 use chrono::{DateTime, Utc};
@@ -25,6 +25,10 @@ use url::Url;
 /// well under the server's request timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// All the IdP calls of one login step together (a callback may discover, exchange, fetch
+/// the keys again and ask userinfo): answered `OIDC-PROVIDER` before the server's own
+/// 30-second request timeout would cut it off without a page.
+const STEP_DEADLINE: Duration = Duration::from_secs(25);
 
 /// OIDC providers by connection, and the HTTP client that talks to them.
 pub struct Providers {
@@ -82,7 +86,7 @@ impl Providers {
         connection: &ConnectionId,
         settings: &Settings,
     ) -> Result<Authorization, Refusal> {
-        let provider = self.provider(connection, settings).await?;
+        let provider = within_deadline(self.provider(connection, settings)).await?;
         let state = CsrfToken::new_random();
         let nonce = Nonce::new_random();
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -106,18 +110,40 @@ impl Providers {
     }
 
     /// Completes a login whose `state` the caller already matched to this browser:
-    /// exchanges `code`, verifies the ID token (fetching the keys again once if it names an
-    /// unknown `kid`), reads the groups (from userinfo when the ID token has no such claim).
+    /// checks the authorization response's `iss` when it has one (RFC 9207, against IdP
+    /// mix-up), exchanges `code`, verifies the ID token (fetching the keys again once if
+    /// it names an unknown `kid`), reads the groups (from userinfo when the ID token has
+    /// no such claim).
     pub async fn complete(
         &self,
         connection: &ConnectionId,
         settings: &Settings,
-        code: &str,
+        callback: &Callback<'_>,
+        pending: &PendingSecrets,
+        now: DateTime<Utc>,
+    ) -> Result<Identity, Refusal> {
+        within_deadline(self.complete_unbounded(connection, settings, callback, pending, now)).await
+    }
+
+    async fn complete_unbounded(
+        &self,
+        connection: &ConnectionId,
+        settings: &Settings,
+        callback: &Callback<'_>,
         pending: &PendingSecrets,
         now: DateTime<Utc>,
     ) -> Result<Identity, Refusal> {
         let http = self.http()?;
         let provider = self.provider(connection, settings).await?;
+        if let Some(iss) = callback.issuer
+            && iss != provider.issuer
+        {
+            return Err(Failure::Issuer.refuse(format!(
+                "the authorization response names the issuer {iss:?}, not {:?}",
+                provider.issuer
+            )));
+        }
+        let code = callback.code;
         let tokens = match token::exchange(http, &provider, settings, code, pending).await {
             Ok(tokens) => tokens,
             Err(Exchange::Refused(refusal)) => return Err(refusal),
@@ -284,6 +310,17 @@ impl Providers {
     }
 }
 
+async fn within_deadline<T>(step: impl Future<Output = Result<T, Refusal>>) -> Result<T, Refusal> {
+    tokio::time::timeout(STEP_DEADLINE, step)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Failure::Provider.refuse(format!(
+                "the identity provider did not answer within {} s",
+                STEP_DEADLINE.as_secs()
+            )))
+        })
+}
+
 /// The `scope` parameter: `openid` first, then the configured scopes, each once.
 fn scope_param(scopes: &[String]) -> String {
     let mut out = vec!["openid"];
@@ -296,15 +333,17 @@ fn scope_param(scopes: &[String]) -> String {
 }
 
 /// Fetches `{issuer}/.well-known/openid-configuration` and checks that it describes this
-/// issuer (OpenID Connect Discovery §4.3: the `issuer` value must be identical).
+/// issuer (OpenID Connect Discovery §4.3), up to a trailing slash the config cannot keep.
 async fn discover(http: &reqwest::Client, issuer: &str) -> Result<CoreProviderMetadata, Refusal> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
     let meta: CoreProviderMetadata = get_json(http, &url, "discovery").await?;
+    // The configured URL may have lost or gained the trailing slash of a bare host
+    // (`https://tenant.auth0.com/`); the published issuer is the one tokens carry.
     let published = meta.issuer().as_str();
-    if published != issuer {
+    if published.trim_end_matches('/') != issuer.trim_end_matches('/') {
         return Err(Failure::Provider.refuse(format!(
             "discovery at {url} names the issuer {published:?}, not {issuer:?}"
         )));

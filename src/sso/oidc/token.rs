@@ -171,10 +171,11 @@ pub(super) async fn userinfo(
             "userinfo {endpoint}: not a JSON object (signed userinfo is not supported): {e}"
         ))
     })?;
-    match claims.get("sub").and_then(Value::as_str) {
-        Some(sub) if sub == subject => Ok(claims),
-        other => Err(Failure::Provider.refuse(format!(
-            "userinfo {endpoint} describes sub {other:?}, not the ID token's {subject:?}"
-        ))),
+    if claims.get("sub").and_then(Value::as_str) == Some(subject) {
+        Ok(claims)
+    } else {
+        Err(Failure::Provider.refuse(format!(
+            "userinfo {endpoint} describes another subject than the ID token"
+        )))
     }
 }

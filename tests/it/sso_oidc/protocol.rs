@@ -6,7 +6,9 @@
 use crate::support::oidc_provider::{Account, Browser, EvilProvider, OidcProvider, location};
 use chrono::Utc;
 use idp_sync::domain::ConnectionId;
-use idp_sync::sso::oidc::{AuthMethod, PendingSecrets, Providers, Settings, StaticEndpoints};
+use idp_sync::sso::oidc::{
+    AuthMethod, Callback, PendingSecrets, Providers, Settings, StaticEndpoints,
+};
 use idp_sync::sso::{Identity, Refusal};
 
 /// The relying party's redirect URI; nothing listens there, the browser stops at it.
@@ -92,14 +94,10 @@ async fn complete(
     code: &str,
     pending: &PendingSecrets,
 ) -> Result<Identity, Refusal> {
+    let callback = Callback { code, issuer: None };
+    let connection = ConnectionId::new("test");
     providers
-        .complete(
-            &ConnectionId::new("test"),
-            settings,
-            code,
-            pending,
-            Utc::now(),
-        )
+        .complete(&connection, settings, &callback, pending, Utc::now())
         .await
 }
 
@@ -216,4 +214,34 @@ async fn an_unreachable_idp_is_a_502_and_is_retried_next_time() {
     let provider = EvilProvider::start("good", "idp-sync-test", &ana()).await;
     let settings = self::settings(&provider.issuer, AuthMethod::ClientSecretBasic);
     assert!(providers.begin(&connection, &settings).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_authorization_response_from_another_issuer_is_refused() {
+    // RFC 9207: the callback's `iss` names the IdP that answered (a mix-up attack sends
+    // the code of one IdP to the callback of another).
+    let provider = EvilProvider::start("good", "idp-sync-test", &ana()).await;
+    let settings = settings(&provider.issuer, AuthMethod::ClientSecretBasic);
+    let providers = Providers::new();
+    let (code, pending) = authorize(&providers, &settings, "00u-ana").await;
+    let connection = ConnectionId::new("test");
+    let mixed_up = Callback {
+        code: &code,
+        issuer: Some("https://other-idp.example.com"),
+    };
+    let refusal = providers
+        .complete(&connection, &settings, &mixed_up, &pending, Utc::now())
+        .await
+        .unwrap_err();
+    assert_eq!(refusal.code, "OIDC-ISSUER", "{refusal:?}");
+    // The code was not spent on the refused answer: with the right `iss` it still works.
+    let right = Callback {
+        code: &code,
+        issuer: Some(&provider.issuer),
+    };
+    let identity = providers
+        .complete(&connection, &settings, &right, &pending, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(identity.subject, "00u-ana");
 }

@@ -8,7 +8,7 @@ mod protocol;
 mod refusals;
 
 use crate::support::app::{OIDC_SECRET, TestApp};
-use crate::support::oidc_provider::{Browser, location};
+use crate::support::oidc_provider::{HttpBrowser, location};
 use idp_sync::store::{AuditQuery, Engine};
 use reqwest::Response;
 use serde_json::Value;
@@ -76,7 +76,7 @@ pub fn client_secret() -> &'static str {
 /// sign-in form (returns its URL) or sends the browser back to the callback (returns the
 /// callback URL, not yet requested).
 pub async fn start_login(
-    browser: &Browser,
+    browser: &HttpBrowser,
     app: &TestApp,
     connection: &str,
     return_to: &str,
@@ -93,7 +93,7 @@ pub async fn start_login(
 
 /// Signs `sub` in at the provider's form at `form_url`; returns the callback URL.
 pub async fn submit_login(
-    browser: &Browser,
+    browser: &HttpBrowser,
     app: &TestApp,
     connection: &str,
     form_url: &str,

@@ -6,13 +6,13 @@ use super::{
     start_login, submit_login,
 };
 use crate::support::app::TestApp;
-use crate::support::oidc_provider::{Account, Browser, OidcProvider, location};
+use crate::support::oidc_provider::{Account, HttpBrowser, OidcProvider, location};
 use idp_sync::store::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 /// Signs in through the callback URL and returns `/session` as the browser sees it.
-async fn finish_and_read_session(browser: &Browser, app: &TestApp, callback: &str) -> Value {
+async fn finish_and_read_session(browser: &HttpBrowser, app: &TestApp, callback: &str) -> Value {
     let response = browser.get(callback).await;
     assert_eq!(response.status(), 303, "{:?}", response.text().await);
     assert_eq!(
@@ -76,7 +76,7 @@ async fn a_scim_user_signs_in_with_the_access_scim_gave(engine: Engine) {
         .await;
     assert_eq!(status, 201, "{group}");
 
-    let browser = Browser::new();
+    let browser = HttpBrowser::new();
     let form = start_login(&browser, &app, "acme", "/after").await;
     assert!(form.starts_with(&provider.issuer), "the IdP's form: {form}");
     let callback = submit_login(&browser, &app, "acme", &form, "00u-ana").await;
@@ -121,7 +121,7 @@ async fn a_jit_user_is_created_with_the_groups_from_userinfo(engine: Engine) {
         )
         .await;
 
-    let browser = Browser::new();
+    let browser = HttpBrowser::new();
     let form = start_login(&browser, &app, "jit", "/after").await;
     let callback = submit_login(&browser, &app, "jit", &form, "00u-bo").await;
     let session = finish_and_read_session(&browser, &app, &callback).await;

@@ -3,7 +3,7 @@
 //! PKCE, both client authentication methods, groups from the ID token or from userinfo,
 //! key rotation, and an unreachable IdP.
 
-use crate::support::oidc_provider::{Account, Browser, EvilProvider, OidcProvider, location};
+use crate::support::oidc_provider::{Account, EvilProvider, HttpBrowser, OidcProvider, location};
 use chrono::Utc;
 use idp_sync::domain::ConnectionId;
 use idp_sync::sso::oidc::{
@@ -63,7 +63,7 @@ async fn authorize(
         Some("openid email profile groups")
     );
 
-    let browser = Browser::new();
+    let browser = HttpBrowser::new();
     let (mut url, response) = browser.follow(auth.url.as_str(), REDIRECT).await;
     if !url.starts_with(REDIRECT) {
         // The provider's sign-in form.

@@ -8,7 +8,7 @@ use super::{
     submit_login,
 };
 use crate::support::app::TestApp;
-use crate::support::oidc_provider::{Account, Browser, EvilProvider, OidcProvider, location};
+use crate::support::oidc_provider::{Account, EvilProvider, HttpBrowser, OidcProvider, location};
 use idp_sync::store::Engine;
 
 fn ana() -> Account {
@@ -17,7 +17,7 @@ fn ana() -> Account {
 
 /// The npm provider and a JIT app registered at it; the browser is at the callback with a
 /// good code and state (not yet requested).
-async fn signed_in_at_idp(engine: Engine) -> (OidcProvider, TestApp, Browser, String) {
+async fn signed_in_at_idp(engine: Engine) -> (OidcProvider, TestApp, HttpBrowser, String) {
     let provider = OidcProvider::start(&[ana()], true).await;
     let app = app_with(engine, "jit", &provider.issuer, false, true).await;
     provider
@@ -28,7 +28,7 @@ async fn signed_in_at_idp(engine: Engine) -> (OidcProvider, TestApp, Browser, St
             "client_secret_basic",
         )
         .await;
-    let browser = Browser::new();
+    let browser = HttpBrowser::new();
     let form = start_login(&browser, &app, "jit", "/after").await;
     let callback = submit_login(&browser, &app, "jit", &form, "00u-ana").await;
     (provider, app, browser, callback)
@@ -74,7 +74,7 @@ on_both_engines!(a_state_from_another_browser_is_refused);
 async fn a_state_from_another_browser_is_refused(engine: Engine) {
     let (_provider, app, browser, callback) = signed_in_at_idp(engine).await;
     // The callback carried to another browser (an attacker's login forced on a victim).
-    let other = Browser::new();
+    let other = HttpBrowser::new();
     assert_refused(&app, other.get_json(&callback).await, 400, "OIDC-STATE").await;
     // The login was used up: the browser that started it cannot finish it either.
     assert_refused(&app, browser.get_json(&callback).await, 400, "OIDC-STATE").await;
@@ -108,7 +108,7 @@ on_both_engines!(an_error_from_the_idp_is_refused);
 async fn an_error_from_the_idp_is_refused(engine: Engine) {
     let provider = EvilProvider::start("good", CLIENT_ID, &ana()).await;
     let app = app_with(engine, "jit", &provider.issuer, false, true).await;
-    let browser = Browser::new();
+    let browser = HttpBrowser::new();
     let start = format!("{}/sso/oidc/jit/login", app.base);
     let response = browser.get(&start).await;
     let idp = location(&start, &response).expect("redirect to the IdP");
@@ -127,7 +127,7 @@ async fn an_error_from_the_idp_is_refused(engine: Engine) {
 async fn forged(engine: Engine, mode: &str, status: u16, code: &str) {
     let provider = EvilProvider::start(mode, CLIENT_ID, &ana()).await;
     let app = app_with(engine, "jit", &provider.issuer, false, true).await;
-    let browser = Browser::new();
+    let browser = HttpBrowser::new();
     let callback = start_login(&browser, &app, "jit", "/after").await;
     assert!(
         callback.starts_with(&redirect_uri(&app, "jit")),
@@ -141,7 +141,7 @@ async fn the_crafted_provider_signs_in_when_nothing_is_wrong(engine: Engine) {
     // The refusals below differ from this only in the one rule each breaks.
     let provider = EvilProvider::start("good", CLIENT_ID, &ana()).await;
     let app = app_with(engine, "jit", &provider.issuer, false, true).await;
-    let browser = Browser::new();
+    let browser = HttpBrowser::new();
     let callback = start_login(&browser, &app, "jit", "/after").await;
     let response = browser.get(&callback).await;
     assert_eq!(response.status(), 303, "{:?}", response.text().await);
@@ -185,9 +185,11 @@ async fn an_unreachable_idp_is_a_502_at_login(engine: Engine) {
     drop(listener);
     // Start-up and readiness do not wait for the IdP.
     let app = app_with(engine, "jit", &issuer, false, true).await;
-    let ready = Browser::new().get(&format!("{}/readyz", app.base)).await;
+    let ready = HttpBrowser::new()
+        .get(&format!("{}/readyz", app.base))
+        .await;
     assert_eq!(ready.status(), 200);
-    let browser = Browser::new();
+    let browser = HttpBrowser::new();
     let login = browser
         .get_json(&format!("{}/sso/oidc/jit/login", app.base))
         .await;
@@ -197,7 +199,7 @@ async fn an_unreachable_idp_is_a_502_at_login(engine: Engine) {
 on_both_engines!(unknown_connections_and_connections_without_oidc_are_404);
 async fn unknown_connections_and_connections_without_oidc_are_404(engine: Engine) {
     let app = app_with(engine, "jit", "http://127.0.0.1:9", false, true).await;
-    let browser = Browser::new();
+    let browser = HttpBrowser::new();
     for path in [
         "/sso/oidc/nope/login",
         "/sso/oidc/nope/callback?state=x&code=y",

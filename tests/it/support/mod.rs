@@ -6,6 +6,7 @@
 //! first use and stops when it exits (see [`postgres`]). `cargo test` needs nothing else.
 
 pub mod app;
+pub mod browser;
 pub mod oidc_provider;
 pub mod postgres;
 pub mod smtp;

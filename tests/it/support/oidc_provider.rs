@@ -3,14 +3,15 @@
 //!
 //! - [`OidcProvider`]: the certified npm `oidc-provider` (tests/oidc_provider/provider.mjs),
 //!   with test accounts, clients registered over RFC 7591 dynamic registration, and a
-//!   sign-in form the [`Browser`] fills in.
+//!   sign-in form the [`HttpBrowser`] fills in.
 //! - [`EvilProvider`]: tests/oidc_provider/evil.mjs, which answers like a provider but
 //!   crafts ID tokens that break one rule each (another issuer, another key, `alg: none`…).
 //!
 //! `npm ci` installs the pinned packages into tests/oidc_provider/node_modules on first use
 //! (and `.ci/run` does it up front). `node` comes from `PATH` or `IDP_SYNC_TEST_NODE`.
 //!
-//! [`Browser`] is a minimal browser over reqwest: a cookie jar per origin, redirects
+//! [`HttpBrowser`] is a minimal browser over reqwest (the page tests drive a real Chromium,
+//! `support::browser`; the OIDC tests need only HTTP): a cookie jar per origin, redirects
 //! followed one hop at a time, so tests can stop at the IdP or at the callback.
 
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
@@ -183,12 +184,12 @@ impl EvilProvider {
 }
 
 /// A browser: cookies per origin (`scheme://host:port`), no automatic redirects.
-pub struct Browser {
+pub struct HttpBrowser {
     http: reqwest::Client,
     cookies: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
 }
 
-impl Default for Browser {
+impl Default for HttpBrowser {
     fn default() -> Self {
         Self::new()
     }
@@ -198,7 +199,7 @@ fn origin(url: &reqwest::Url) -> String {
     url.origin().ascii_serialization()
 }
 
-impl Browser {
+impl HttpBrowser {
     pub fn new() -> Self {
         Self {
             http: reqwest::Client::builder()

@@ -1,8 +1,9 @@
 //! OpenID Connect sign-in (issue 5) against real providers started by the tests
 //! (support::oidc_provider): the protocol layer alone ([`protocol`]), and the routes
 //! `/sso/oidc/{connection}/login` and `/callback` end to end on both engines ([`login`],
-//! [`refusals`]).
+//! [`refusals`]), and the invitation flow in a real Chromium ([`chromium`]).
 
+mod chromium;
 mod login;
 mod protocol;
 mod refusals;

@@ -68,9 +68,11 @@ fn settings(config: &Config, connection: &ConnectionId) -> Option<Settings> {
 async fn login(
     State(state): State<AppState>,
     Path(connection): Path<String>,
-    Query(query): Query<LoginQuery>,
+    query: Result<Query<LoginQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    // A query that does not parse (a repeated key) starts a plain login to `/`.
+    let query = query.map(|Query(q)| q).unwrap_or_default();
     let connection = ConnectionId::new(connection);
     let Some(settings) = settings(&state.config.current(), &connection) else {
         return not_configured(&state, &headers);

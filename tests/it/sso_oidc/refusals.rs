@@ -212,3 +212,24 @@ async fn unknown_connections_and_connections_without_oidc_are_404(engine: Engine
         assert_eq!(body["error"]["code"], "SSO-CONNECTION", "{path}");
     }
 }
+
+on_both_engines!(a_state_started_at_another_connection_is_refused);
+async fn a_state_started_at_another_connection_is_refused(engine: Engine) {
+    // Two connections trust different IdPs; a login started at `jit` is answered at
+    // `other`'s callback (an IdP mix-up, or a link carried between connections).
+    let provider = EvilProvider::start("good", CLIENT_ID, &ana()).await;
+    let second = EvilProvider::start("good", CLIENT_ID, &ana()).await;
+    let toml = format!(
+        "{}{}",
+        super::connection_toml("jit", &provider.issuer, false, true, "client_secret_basic"),
+        super::connection_toml("other", &second.issuer, false, true, "client_secret_basic")
+    );
+    let app = TestApp::spawn(engine, &toml).await;
+    let browser = HttpBrowser::new();
+    let callback = start_login(&browser, &app, "jit", "/after").await;
+    let elsewhere = callback.replace("/sso/oidc/jit/", "/sso/oidc/other/");
+    assert_refused(&app, browser.get_json(&elsewhere).await, 400, "OIDC-STATE").await;
+    // A repeated query key is no reason to fail a login: it starts, to `/`.
+    let start = format!("{}/sso/oidc/jit/login?return_to=/a&return_to=/b", app.base);
+    assert_eq!(browser.get(&start).await.status(), 303);
+}

@@ -16,6 +16,8 @@
 //   expired         exp an hour ago
 //   rotated-key     signed by a second key that the JWKS only lists from the first token
 //                   request on (key rotation: the relying party must fetch the keys again)
+//   no-email        a correct token without email, and a userinfo endpoint that fails
+//   thin            a correct token without email and groups, and a failing userinfo
 //
 // Prints {"issuer": "..."} on stdout once it listens. The authorize endpoint signs the
 // account in at once (no form) and redirects to the client with a one-time code.
@@ -47,6 +49,8 @@ function idToken(issuer, nonce) {
     email_verified: true,
     groups: account.groups,
   };
+  if (mode === 'no-email' || mode === 'thin') delete claims.email;
+  if (mode === 'thin') delete claims.groups;
   if (mode === 'alg-none') {
     return `${b64url(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}.`;
   }
@@ -116,6 +120,7 @@ const server = createServer(async (req, res) => {
       });
     }
     case '/userinfo':
+      if (mode === 'no-email' || mode === 'thin') return json(res, 503, { error: 'temporarily_unavailable' });
       return json(res, 200, { sub: account.sub, email: account.email, groups: account.groups });
     default:
       return json(res, 404, { error: 'not_found' });

@@ -189,10 +189,14 @@ impl Claims {
         pointed || self.extra.get("hasgroups") == Some(&Value::Bool(true))
     }
 
+    /// The ID token settles the groups: it carries the claim, or Entra's overage marker.
+    pub(super) fn has_groups(&self, settings: &Settings) -> bool {
+        self.extra.contains_key(&settings.groups_claim) || self.overage(settings)
+    }
+
     /// The ID token lacks the groups claim or the email, which userinfo may have.
     pub(super) fn needs_userinfo(&self, settings: &Settings) -> bool {
-        let no_groups = !self.extra.contains_key(&settings.groups_claim) && !self.overage(settings);
-        no_groups || self.email.is_none()
+        !self.has_groups(settings) || self.email.is_none()
     }
 
     /// The identity: the ID token's claims, gaps filled from `userinfo`.

@@ -165,15 +165,20 @@ impl Providers {
             Err(Checked::Refused(refusal)) => return Err(refusal),
         };
         let userinfo = match (&provider.userinfo, claims.needs_userinfo(settings)) {
-            (Some(endpoint), true) => Some(
-                token::userinfo(
-                    http,
-                    endpoint,
-                    tokens.access_token.as_deref(),
-                    &claims.subject,
-                )
-                .await?,
-            ),
+            (Some(endpoint), true) => {
+                let access_token = tokens.access_token.as_deref();
+                match token::userinfo(http, endpoint, access_token, &claims.subject).await {
+                    Ok(userinfo) => Some(userinfo),
+                    // Only the email or names were missing: sign in without them rather
+                    // than fail on an IdP's broken userinfo.
+                    Err(refusal) if claims.has_groups(settings) => {
+                        tracing::warn!(connection = %connection, detail = %refusal.detail,
+                            "OIDC userinfo unusable; using the ID token's claims only");
+                        None
+                    }
+                    Err(refusal) => return Err(refusal),
+                }
+            }
             _ => None,
         };
         Ok(claims.identity(settings, userinfo.as_ref()))

@@ -245,3 +245,30 @@ async fn an_authorization_response_from_another_issuer_is_refused() {
         .unwrap();
     assert_eq!(identity.subject, "00u-ana");
 }
+
+#[tokio::test]
+async fn a_broken_userinfo_only_fails_a_login_that_needs_its_groups() {
+    // The ID token has the groups but no email: the login goes on without the email.
+    let provider = EvilProvider::start("no-email", "idp-sync-test", &ana()).await;
+    let settings = settings(&provider.issuer, AuthMethod::ClientSecretBasic);
+    let providers = Providers::new();
+    let (code, pending) = authorize(&providers, &settings, "00u-ana").await;
+    let identity = complete(&providers, &settings, &code, &pending)
+        .await
+        .unwrap();
+    assert_eq!(identity.email, None);
+    assert_eq!(
+        identity.groups,
+        Some(vec!["Engineering".to_owned(), "Staff".to_owned()])
+    );
+
+    // Without groups in the ID token, userinfo is where they are: its failure is a 502.
+    let provider = EvilProvider::start("thin", "idp-sync-test", &ana()).await;
+    let settings = self::settings(&provider.issuer, AuthMethod::ClientSecretBasic);
+    let (code, pending) = authorize(&providers, &settings, "00u-ana").await;
+    let refusal = complete(&providers, &settings, &code, &pending)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal.code, "OIDC-PROVIDER", "{refusal:?}");
+    assert_eq!(refusal.status, 502);
+}

@@ -117,7 +117,8 @@ pub enum Failure {
     /// `OIDC-CODE` (400): the token endpoint refused the code (replayed, expired, wrong
     /// PKCE verifier or client credentials).
     Code,
-    /// `OIDC-ISSUER` (401): the ID token was issued by someone else.
+    /// `OIDC-ISSUER` (401): the ID token was issued by someone else, or the callback's
+    /// `iss` (RFC 9207) names another IdP or is missing where the IdP promises it.
     Issuer,
     /// `OIDC-SIGNATURE` (401): the ID token is unsigned (`alg: none`), malformed, or not
     /// signed by any of the provider's keys.

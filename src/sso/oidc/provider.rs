@@ -55,6 +55,10 @@ pub(super) struct Provider {
     pub(super) userinfo: Option<Url>,
     jwks_uri: Url,
     pub(super) keys: CoreJsonWebKeySet,
+    /// The discovery document promises the `iss` authorization response parameter
+    /// (RFC 9207 `authorization_response_iss_parameter_supported`): a callback without it
+    /// is then refused.
+    requires_iss: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -135,13 +139,19 @@ impl Providers {
     ) -> Result<Identity, Refusal> {
         let http = self.http()?;
         let provider = self.provider(connection, settings).await?;
-        if let Some(iss) = callback.issuer
-            && iss != provider.issuer
-        {
-            return Err(Failure::Issuer.refuse(format!(
-                "the authorization response names the issuer {iss:?}, not {:?}",
-                provider.issuer
-            )));
+        match callback.issuer {
+            Some(iss) if iss != provider.issuer => {
+                return Err(Failure::Issuer.refuse(format!(
+                    "the authorization response names the issuer {iss:?}, not {:?}",
+                    provider.issuer
+                )));
+            }
+            None if provider.requires_iss => {
+                return Err(Failure::Issuer.refuse(
+                    "the authorization response has no iss, which this IdP promises (RFC 9207)",
+                ));
+            }
+            _ => {}
         }
         let code = callback.code;
         let tokens = match token::exchange(http, &provider, settings, code, pending).await {
@@ -233,7 +243,7 @@ impl Providers {
         let http = self.http()?;
         let fixed = &settings.endpoints;
         let expected = settings.expected_issuer();
-        let (issuer, authorization, token, jwks_uri, userinfo) =
+        let (issuer, authorization, token, jwks_uri, userinfo, requires_iss) =
             match (&fixed.authorization, &fixed.token, &fixed.jwks_uri) {
                 (Some(a), Some(t), Some(j)) => (
                     expected,
@@ -241,9 +251,10 @@ impl Providers {
                     t.clone(),
                     j.clone(),
                     fixed.userinfo.clone(),
+                    false,
                 ),
                 _ => {
-                    let meta = discover(http, &expected).await?;
+                    let (meta, requires_iss) = discover(http, &expected).await?;
                     let discovered = |url: &str, what: &str| {
                         Url::parse(url).map_err(|e| {
                             Failure::Provider.refuse(format!("discovery: {what} {url:?}: {e}"))
@@ -279,6 +290,7 @@ impl Providers {
                         token,
                         jwks_uri,
                         userinfo,
+                        requires_iss,
                     )
                 }
             };
@@ -291,6 +303,7 @@ impl Providers {
             userinfo,
             jwks_uri,
             keys,
+            requires_iss,
         })
     }
 
@@ -309,6 +322,7 @@ impl Providers {
             userinfo: old.userinfo.clone(),
             jwks_uri: old.jwks_uri.clone(),
             keys,
+            requires_iss: old.requires_iss,
         });
         self.store(connection, provider.clone());
         Ok(provider)
@@ -339,12 +353,21 @@ fn scope_param(scopes: &[String]) -> String {
 
 /// Fetches `{issuer}/.well-known/openid-configuration` and checks that it describes this
 /// issuer (OpenID Connect Discovery §4.3), up to a trailing slash the config cannot keep.
-async fn discover(http: &reqwest::Client, issuer: &str) -> Result<CoreProviderMetadata, Refusal> {
+/// Also says whether the IdP promises RFC 9207's `iss` parameter.
+async fn discover(
+    http: &reqwest::Client,
+    issuer: &str,
+) -> Result<(CoreProviderMetadata, bool), Refusal> {
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    let meta: CoreProviderMetadata = get_json(http, &url, "discovery").await?;
+    let document: serde_json::Value = get_json(http, &url, "discovery").await?;
+    let requires_iss = document.get("authorization_response_iss_parameter_supported")
+        == Some(&serde_json::Value::Bool(true));
+    let meta: CoreProviderMetadata = serde_json::from_value(document).map_err(|e| {
+        Failure::Provider.refuse(format!("discovery: GET {url}: unusable document: {e}"))
+    })?;
     // The configured URL may have lost or gained the trailing slash of a bare host
     // (`https://tenant.auth0.com/`); the published issuer is the one tokens carry.
     let published = meta.issuer().as_str();
@@ -353,7 +376,7 @@ async fn discover(http: &reqwest::Client, issuer: &str) -> Result<CoreProviderMe
             "discovery at {url} names the issuer {published:?}, not {issuer:?}"
         )));
     }
-    Ok(meta)
+    Ok((meta, requires_iss))
 }
 
 async fn fetch_keys(http: &reqwest::Client, url: &Url) -> Result<CoreJsonWebKeySet, Refusal> {
@@ -399,6 +422,7 @@ pub(super) fn fixed_provider(issuer: &str, keys: CoreJsonWebKeySet) -> Provider 
         userinfo: Some(url("/me")),
         jwks_uri: url("/jwks"),
         keys,
+        requires_iss: false,
     }
 }
 

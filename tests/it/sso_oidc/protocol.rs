@@ -46,12 +46,12 @@ async fn registered(provider: &OidcProvider, settings: &Settings, method: &str) 
 }
 
 /// Starts a login, signs `sub` in at the provider (its form when it shows one) and returns
-/// the code and the secrets the relying party kept.
+/// the code with the `iss` parameter if any, and the secrets the relying party kept.
 async fn authorize(
     providers: &Providers,
     settings: &Settings,
     sub: &str,
-) -> (String, PendingSecrets) {
+) -> (Code, PendingSecrets) {
     let connection = ConnectionId::new("test");
     let auth = providers.begin(&connection, settings).await.unwrap();
     let query: Vec<(String, String)> = auth.url.query_pairs().into_owned().collect();
@@ -78,7 +78,10 @@ async fn authorize(
     let pairs: Vec<(String, String)> = back.query_pairs().into_owned().collect();
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     assert_eq!(get("state").as_deref(), Some(auth.state.as_str()), "{url}");
-    let code = get("code").unwrap_or_else(|| panic!("no code in {url}"));
+    let code = Code {
+        code: get("code").unwrap_or_else(|| panic!("no code in {url}")),
+        iss: get("iss"),
+    };
     (
         code,
         PendingSecrets {
@@ -88,13 +91,22 @@ async fn authorize(
     )
 }
 
+/// What came back to the redirect URI.
+struct Code {
+    code: String,
+    iss: Option<String>,
+}
+
 async fn complete(
     providers: &Providers,
     settings: &Settings,
-    code: &str,
+    code: &Code,
     pending: &PendingSecrets,
 ) -> Result<Identity, Refusal> {
-    let callback = Callback { code, issuer: None };
+    let callback = Callback {
+        code: &code.code,
+        issuer: code.iss.as_deref(),
+    };
     let connection = ConnectionId::new("test");
     providers
         .complete(&connection, settings, &callback, pending, Utc::now())
@@ -119,6 +131,25 @@ async fn groups_from_the_id_token_with_client_secret_basic() {
         identity.groups,
         Some(vec!["Engineering".to_owned(), "Staff".to_owned()])
     );
+
+    // oidc-provider promises RFC 9207's `iss`: an answer without it is refused.
+    assert!(code.iss.is_some());
+    let (fresh, fresh_pending) = authorize(&providers, &settings, "00u-ana").await;
+    let stripped = Callback {
+        code: &fresh.code,
+        issuer: None,
+    };
+    let refusal = providers
+        .complete(
+            &ConnectionId::new("test"),
+            &settings,
+            &stripped,
+            &fresh_pending,
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refusal.code, "OIDC-ISSUER", "{refusal:?}");
 
     // The code is single-use: the provider refuses it the second time.
     let replay = complete(&providers, &settings, &code, &pending)
@@ -226,7 +257,7 @@ async fn an_authorization_response_from_another_issuer_is_refused() {
     let (code, pending) = authorize(&providers, &settings, "00u-ana").await;
     let connection = ConnectionId::new("test");
     let mixed_up = Callback {
-        code: &code,
+        code: &code.code,
         issuer: Some("https://other-idp.example.com"),
     };
     let refusal = providers
@@ -236,7 +267,7 @@ async fn an_authorization_response_from_another_issuer_is_refused() {
     assert_eq!(refusal.code, "OIDC-ISSUER", "{refusal:?}");
     // The code was not spent on the refused answer: with the right `iss` it still works.
     let right = Callback {
-        code: &code,
+        code: &code.code,
         issuer: Some(&provider.issuer),
     };
     let identity = providers

@@ -18,6 +18,7 @@
 //                   request on (key rotation: the relying party must fetch the keys again)
 //   no-email        a correct token without email, and a userinfo endpoint that fails
 //   thin            a correct token without email and groups, and a failing userinfo
+//   huge-keys       a JWKS document of 2 MiB (the relying party must not read it all)
 //
 // Prints {"issuer": "..."} on stdout once it listens. The authorize endpoint signs the
 // account in at once (no form) and redirects to the client with a one-time code.
@@ -88,6 +89,7 @@ const server = createServer(async (req, res) => {
         id_token_signing_alg_values_supported: ['RS256'],
       });
     case '/jwks': {
+      if (mode === 'huge-keys') return json(res, 200, { keys: [], padding: 'x'.repeat(2 << 20) });
       const keys = [publicJwk(keyA, 'a')];
       if (mode === 'rotated-key' && rotated) keys.push(publicJwk(keyB, 'b'));
       return json(res, 200, { keys });

@@ -383,6 +383,29 @@ async fn fetch_keys(http: &reqwest::Client, url: &Url) -> Result<CoreJsonWebKeyS
     get_json(http, url.as_str(), "JWKS").await
 }
 
+/// The most of an IdP's answer (discovery, keys, tokens, userinfo) read into memory; real
+/// ones are a few kilobytes.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// A response body as text, refused beyond [`MAX_BODY_BYTES`] (a broken or hostile
+/// endpoint must not fill the memory).
+pub(super) async fn read_body(mut response: reqwest::Response) -> Result<String, String> {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Err(format!("answer larger than {MAX_BODY_BYTES} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(format!("answer larger than {MAX_BODY_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|_| "answer is not UTF-8".to_owned())
+}
+
 /// GET `url` and parse its JSON body; any failure is `OIDC-PROVIDER`.
 pub(super) async fn get_json<T: DeserializeOwned>(
     http: &reqwest::Client,
@@ -399,8 +422,7 @@ pub(super) async fn get_json<T: DeserializeOwned>(
     if !status.is_success() {
         return Err(Failure::Provider.refuse(format!("{what}: GET {url}: HTTP {status}")));
     }
-    let text = response
-        .text()
+    let text = read_body(response)
         .await
         .map_err(|e| Failure::Provider.refuse(format!("{what}: GET {url}: {e}")))?;
     serde_json::from_str(&text)

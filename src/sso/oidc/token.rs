@@ -1,7 +1,7 @@
 //! The back-channel calls of a login: the code exchange at the token endpoint (RFC 6749
 //! §4.1.3 with the PKCE verifier, RFC 7636) and the userinfo request.
 
-use super::provider::Provider;
+use super::provider::{Provider, read_body};
 use super::{AuthMethod, Failure, PendingSecrets, Settings};
 use crate::sso::Refusal;
 use base64::Engine;
@@ -97,8 +97,7 @@ pub(super) async fn exchange(
         .await
         .map_err(|e| unreachable(format!("token endpoint {}: {e}", provider.token)))?;
     let status = response.status();
-    let text = response
-        .text()
+    let text = read_body(response)
         .await
         .map_err(|e| unreachable(format!("token endpoint {}: {e}", provider.token)))?;
     if status.is_client_error() {
@@ -162,8 +161,7 @@ pub(super) async fn userinfo(
     if !status.is_success() {
         return Err(Failure::Provider.refuse(format!("userinfo {endpoint}: HTTP {status}")));
     }
-    let text = response
-        .text()
+    let text = read_body(response)
         .await
         .map_err(|e| Failure::Provider.refuse(format!("userinfo {endpoint}: {e}")))?;
     let claims: Map<String, Value> = serde_json::from_str(&text).map_err(|e| {

@@ -303,3 +303,15 @@ async fn a_broken_userinfo_only_fails_a_login_that_needs_its_groups() {
     assert_eq!(refusal.code, "OIDC-PROVIDER", "{refusal:?}");
     assert_eq!(refusal.status, 502);
 }
+
+#[tokio::test]
+async fn an_oversized_idp_answer_is_not_read() {
+    let provider = EvilProvider::start("huge-keys", "idp-sync-test", &ana()).await;
+    let settings = settings(&provider.issuer, AuthMethod::ClientSecretBasic);
+    let refusal = Providers::new()
+        .begin(&ConnectionId::new("test"), &settings)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal.code, "OIDC-PROVIDER");
+    assert!(refusal.detail.contains("larger than"), "{}", refusal.detail);
+}

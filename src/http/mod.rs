@@ -45,6 +45,8 @@ pub struct AppState {
     /// Tells `serve`'s approval poller to look now (an approved config reload is then
     /// applied on this replica at once; other replicas find it when they poll).
     pub approvals: Arc<tokio::sync::Notify>,
+    /// Per-process SSO caches (OIDC provider metadata and keys), shared by all requests.
+    pub sso: Arc<crate::sso::SsoCaches>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             scim_limits: Arc::default(),
             outbox: crate::outbox::Waker::default(),
             approvals: Arc::default(),
+            sso: Arc::default(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Single sign-on: SAML 2.0 ([`saml`]) and OpenID Connect, and what both hand to the
+//! Single sign-on: SAML 2.0 ([`saml`]) and OpenID Connect ([`oidc`]), and what both hand to the
 //! sign-in: an [`Identity`] when the IdP's answer passed every check, a [`Refusal`] when it
 //! did not.
 //!
@@ -7,6 +7,7 @@
 //! an identity (find or create the user, accept the invitation, start a session) lives in
 //! `http::sso`.
 
+pub mod oidc;
 pub mod saml;
 
 use axum::http::StatusCode;
@@ -79,4 +80,12 @@ impl Refusal {
         self.detail = detail.into();
         self
     }
+}
+
+/// Per-process caches of the SSO protocols. Each replica keeps its own: they hold only
+/// what the IdPs publish (endpoints, signing keys), never state a replica must share.
+#[derive(Default)]
+pub struct SsoCaches {
+    /// OIDC provider metadata and signing keys, per connection.
+    pub oidc: oidc::Providers,
 }

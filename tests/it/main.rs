@@ -17,5 +17,6 @@ mod scim;
 mod scim2_tester;
 mod scim_sql;
 mod sso_core;
+mod sso_oidc;
 mod store;
 mod support;

@@ -14,6 +14,7 @@
 //!   (development) it carries no SameSite attribute.
 
 pub mod login;
+pub mod oidc;
 pub mod refusal;
 pub mod session;
 pub mod signin;
@@ -33,7 +34,7 @@ pub const SSO_COOKIE: &str = "idp_sync_sso";
 
 /// `/session`, `/logout`, `/auth/verify` and `/`; the protocols add theirs under `/sso/…`.
 pub fn routes() -> Router<AppState> {
-    session::routes()
+    session::routes().merge(oidc::routes())
 }
 
 /// The value of cookie `name` in the request, if any.

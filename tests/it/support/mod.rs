@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod browser;
+pub mod oidc_provider;
 pub mod postgres;
 pub mod smtp;
 pub mod sqlite;

@@ -90,6 +90,7 @@ fn split(mut root: config::Map<String, Value>, problems: &mut Problems) -> (RawC
             "email" => raw.email = one(value, "email", problems),
             "removal" => raw.removal = one(value, "removal", problems),
             "delivery" => raw.delivery = one(value, "delivery", problems),
+            "sessions" => raw.sessions = one(value, "sessions", problems),
             "roles" => raw.roles = Some(many(value, "roles", "name", &mut failed.roles, problems)),
             "organizations" => {
                 raw.organizations = many(

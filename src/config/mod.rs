@@ -78,6 +78,7 @@ pub struct Config {
     pub invitation_ttl: Duration,
     pub removal: Removal,
     pub delivery: Delivery,
+    pub sessions: Sessions,
     /// Roles, organizations, connection scopes and caps, mappings, break-glass accounts.
     pub policy: Policy,
     /// Protocol settings of each connection, in config order.
@@ -266,6 +267,14 @@ pub struct Delivery {
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     pub max_age: Duration,
+}
+
+/// `[sessions]`: a browser session ends after `idle` without a request, and after
+/// `absolute` whatever happens (defaults 8 hours and 24 hours).
+#[derive(Clone, Copy, Debug)]
+pub struct Sessions {
+    pub idle: Duration,
+    pub absolute: Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -50,6 +50,8 @@ const SCHEMA: &[(&str, Kind)] = &[
     ("delivery.backoff_base", Str),
     ("delivery.backoff_max", Str),
     ("delivery.max_age", Str),
+    ("sessions.idle_timeout", Str),
+    ("sessions.absolute_timeout", Str),
     ("roles[].name", Str),
     ("roles[].max_organizations", Int),
     ("roles[].counts_toward_seats", Bool),

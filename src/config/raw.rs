@@ -22,6 +22,7 @@ pub struct RawConfig {
     pub email: Option<RawEmail>,
     pub removal: Option<RawRemoval>,
     pub delivery: Option<RawDelivery>,
+    pub sessions: Option<RawSessions>,
     /// `None` when the key is absent: the application's default roles apply.
     pub roles: Option<Vec<RawRole>>,
     #[serde(default)]
@@ -99,6 +100,33 @@ pub struct RawDelivery {
     pub backoff_max: String,
     #[serde(default = "default_max_age")]
     pub max_age: String,
+}
+
+/// `[sessions]`: how long a browser stays signed in.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSessions {
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: String,
+    #[serde(default = "default_absolute_timeout")]
+    pub absolute_timeout: String,
+}
+
+impl Default for RawSessions {
+    fn default() -> Self {
+        Self {
+            idle_timeout: default_idle_timeout(),
+            absolute_timeout: default_absolute_timeout(),
+        }
+    }
+}
+
+fn default_idle_timeout() -> String {
+    "8h".to_owned()
+}
+
+fn default_absolute_timeout() -> String {
+    "24h".to_owned()
 }
 
 impl Default for RawDelivery {

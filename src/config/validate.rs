@@ -253,6 +253,7 @@ pub(crate) fn validate(
     let (email, invitation_ttl) = validate_sections::email(&mut ctx, raw.email);
     let (removal, break_glass) = validate_sections::removal(&mut ctx, raw.removal);
     let delivery = validate_sections::delivery(&mut ctx, raw.delivery.unwrap_or_default());
+    let sessions = validate_sections::sessions(&mut ctx, raw.sessions.unwrap_or_default());
     let roles = roles(&mut ctx, raw.roles);
     let organizations = organizations(&mut ctx, &raw.organizations);
     let (policies, connections) =
@@ -266,8 +267,21 @@ pub(crate) fn validate(
     if !p.errors.is_empty() {
         return Err(ConfigErrors { problems: p.errors });
     }
-    let (Some(server), Some(database), Some(invitation_ttl), Some(removal), Some(delivery)) =
-        (server, database, invitation_ttl, removal, delivery)
+    let (
+        Some(server),
+        Some(database),
+        Some(invitation_ttl),
+        Some(removal),
+        Some(delivery),
+        Some(sessions),
+    ) = (
+        server,
+        database,
+        invitation_ttl,
+        removal,
+        delivery,
+        sessions,
+    )
     else {
         return Err(ConfigErrors::single(
             "",
@@ -283,6 +297,7 @@ pub(crate) fn validate(
         invitation_ttl,
         removal,
         delivery,
+        sessions,
         policy: Policy {
             roles,
             organizations,

@@ -4,7 +4,9 @@
 use super::raw::*;
 use super::secrets::SecretSource;
 use super::validate::Ctx;
-use super::{Database, DatabaseUrl, Delivery, Email, PublicUrl, Removal, RemovalMode, Server};
+use super::{
+    Database, DatabaseUrl, Delivery, Email, PublicUrl, Removal, RemovalMode, Server, Sessions,
+};
 use ipnet::IpNet;
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -277,4 +279,23 @@ pub(crate) fn delivery(ctx: &mut Ctx<'_>, raw: RawDelivery) -> Option<Delivery> 
         backoff_max: max,
         max_age: age,
     })
+}
+
+pub(crate) fn sessions(ctx: &mut Ctx<'_>, raw: RawSessions) -> Option<Sessions> {
+    let idle = ctx.duration("sessions.idle_timeout", &raw.idle_timeout);
+    let absolute = ctx.duration("sessions.absolute_timeout", &raw.absolute_timeout);
+    let (idle, absolute) = (idle?, absolute?);
+    if idle.is_zero() {
+        ctx.error("sessions.idle_timeout", "must be greater than 0");
+    }
+    if absolute < idle {
+        ctx.error(
+            "sessions.absolute_timeout",
+            format!(
+                "{} is shorter than idle_timeout ({})",
+                raw.absolute_timeout, raw.idle_timeout
+            ),
+        );
+    }
+    Some(Sessions { idle, absolute })
 }

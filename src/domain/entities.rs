@@ -259,6 +259,29 @@ pub struct Session {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// A sign-in started here and not finished yet: the SAML AuthnRequest or the OIDC
+/// authorization request, remembered until the IdP answers (once) or it expires. Bound to
+/// the browser that started it by the SHA-256 of that browser's `idp_sync_sso` cookie, so
+/// an answer replayed from another browser is refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoLogin {
+    /// The SAML AuthnRequest ID (the answer's InResponseTo) or the OIDC `state`.
+    pub key: String,
+    pub connection: ConnectionId,
+    /// Hex SHA-256 of the browser cookie.
+    pub browser_hash: String,
+    /// Where to go after signing in: a path on this origin, already checked.
+    pub return_to: String,
+    /// OIDC: the `nonce` the ID token must carry.
+    pub nonce: Option<String>,
+    /// OIDC: the PKCE code verifier.
+    pub pkce_verifier: Option<String>,
+    /// The invitation whose page started the sign-in, if any.
+    pub invitation_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
 /// Why a change happened (DESIGN §6 `cause`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

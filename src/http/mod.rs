@@ -12,6 +12,7 @@ mod middleware;
 pub mod pages;
 pub mod probes;
 pub mod scim;
+pub mod sso;
 
 use crate::config::ConfigHandle;
 use crate::store::Store;
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/scim/v2", scim::routes())
         .nest("/admin/v1", admin::routes())
         .merge(pages::routes())
+        .merge(sso::routes())
         .fallback(error::not_found)
         .with_state(state)
         .layer(

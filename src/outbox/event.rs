@@ -68,14 +68,7 @@ pub fn event_body(id: &str, input: &EventInput<'_>) -> Value {
         "type": input.event_type.as_str(),
         "occurred_at": timestamp(input.occurred_at),
         "connection": user.connection.as_str(),
-        "user": {
-            "id": user.id.as_str(),
-            "user_name": user.user_name,
-            "email": user.email,
-            "display_name": user.event_display_name(),
-            "state": user.state.as_str(),
-            "external_id": user.external_id,
-        },
+        "user": user_json(user),
         "access": input.access.map(access_json),
         "previous": input.previous.map(access_json),
         "cause": serde_json::to_value(input.cause).unwrap_or(Value::Null),
@@ -99,7 +92,20 @@ pub fn event_body(id: &str, input: &EventInput<'_>) -> Value {
     body
 }
 
-fn access_json(a: &Access) -> Value {
+/// The `user` object of event bodies (and of `/session`).
+pub fn user_json(user: &User) -> Value {
+    json!({
+        "id": user.id.as_str(),
+        "user_name": user.user_name,
+        "email": user.email,
+        "display_name": user.event_display_name(),
+        "state": user.state.as_str(),
+        "external_id": user.external_id,
+    })
+}
+
+/// The `access` object of event bodies (and of `/session`).
+pub fn access_json(a: &Access) -> Value {
     json!({
         "role": a.role.as_str(),
         "organizations": a.organizations.iter().map(|o| o.as_str()).collect::<Vec<_>>(),

@@ -23,7 +23,9 @@ pub mod webhook;
 pub mod worker;
 
 pub use email::InvitationSecret;
-pub use event::{Conflict, EventInput, build_event, destinations_for, event_body};
+pub use event::{
+    Conflict, EventInput, access_json, build_event, destinations_for, event_body, user_json,
+};
 pub use http::{sign_header, signature};
 pub use worker::{Waker, Worker, WorkerError, WorkerOptions};
 

@@ -235,6 +235,60 @@ async fn revoke(
     Ok(1)
 }
 
+/// The user accepted their invitation — signed in for the first time, or an
+/// administrator marked it: invited → active, `accepted_at` set, pending invitations
+/// accepted, `user.activated` told. Returns the user as stored and how many outbox events
+/// were written (0 when the user was not invited, or had accepted before).
+pub async fn accept(
+    tx: &mut dyn StoreTx,
+    config: &Config,
+    user: &User,
+    cause: &Cause,
+    now: DateTime<Utc>,
+) -> StoreResult<(User, usize)> {
+    if user.state != UserState::Invited && user.accepted_at.is_some() {
+        return Ok((user.clone(), 0));
+    }
+    let mut next = user.clone();
+    next.accepted_at = Some(user.accepted_at.unwrap_or(now));
+    next.updated_at = now;
+    let invited = user.state == UserState::Invited;
+    if invited {
+        next.state = UserState::Active;
+    }
+    let next = tx.update_user(&next, user.version).await?;
+    let mut accepted = Vec::new();
+    for invitation in tx.list_invitations(&user.id).await? {
+        if invitation.status == InvitationStatus::Pending {
+            tx.set_invitation_status(&invitation.id, InvitationStatus::Accepted)
+                .await?;
+            accepted.push(invitation.id);
+        }
+    }
+    tx.append_audit(
+        &AuditEvent::new("invitation.accepted", actor(cause), now)
+            .about(&next)
+            .with_detail(json!({ "invitations": accepted })),
+    )
+    .await?;
+    if !invited {
+        return Ok((next, 0));
+    }
+    let access = tx.get_access(&user.id).await?.map(|a| a.resolved.access);
+    let event = outbox::build_event(&EventInput {
+        event_type: EventType::UserActivated,
+        occurred_at: now,
+        user: &next,
+        access: access.as_ref(),
+        previous: None,
+        cause,
+        conflict: None,
+        invitation: None,
+    });
+    outbox::enqueue(tx, config, &event, None).await?;
+    Ok((next, 1))
+}
+
 /// 256 random bits as 43 characters of base64url (DESIGN §10).
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];

@@ -23,7 +23,7 @@ use super::types::{
 };
 use crate::domain::{
     AuditEvent, ConnectionId, GroupId, IdpGroup, IdpGroupRef, Invitation, InvitationStatus,
-    OrgSlug, OutboxEvent, ResolvedAccess, RoleName, Session, User, UserId,
+    OrgSlug, OutboxEvent, ResolvedAccess, RoleName, Session, SsoLogin, User, UserId,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -265,6 +265,17 @@ pub trait StoreTx: StoreRead {
         destination: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+
+    /// Remembers a sign-in started here until the IdP answers. Forgets expired ones on the
+    /// way. A key already in use is [`StoreError::Conflict`].
+    async fn create_sso_login(&mut self, login: &SsoLogin, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Removes and returns the sign-in with that key (each is used once); `None` when
+    /// unknown, already used or expired at `now`.
+    async fn take_sso_login(
+        &mut self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<SsoLogin>>;
 
     /// Remembers a SAML assertion id until `expires_at`; false when it was seen before
     /// (a replay). Forgets expired ids on the way.

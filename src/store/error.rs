@@ -26,6 +26,8 @@ pub enum ConflictKind {
     InvitationIdTaken,
     InvitationTokenTaken,
     SessionTaken,
+    /// A pending sign-in with this key (AuthnRequest ID / OIDC state) exists.
+    SsoLoginTaken,
     OutboxEventIdTaken,
     /// The event already has a delivery to this destination.
     DeliveryTaken,
@@ -75,6 +77,11 @@ const CONSTRAINTS: &[(&str, &str, ConflictKind)] = &[
         "sessions_pkey",
         "sessions.id_hash",
         ConflictKind::SessionTaken,
+    ),
+    (
+        "sso_logins_pkey",
+        "sso_logins.login_key",
+        ConflictKind::SsoLoginTaken,
     ),
     (
         "outbox_events_id_key",

@@ -8,7 +8,7 @@ use super::error::StoreError;
 use super::types::{Delivery, Grant, StoredOutboxEvent};
 use crate::domain::{
     Access, AuditEvent, ConnectionId, GrantSource, GroupId, IdpGroup, Invitation, OrgSlug,
-    OutboxEvent, RoleName, Session, User, UserId,
+    OutboxEvent, RoleName, Session, SsoLogin, User, UserId,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -180,6 +180,35 @@ impl From<SessionRow> for Session {
             last_seen_at: r.last_seen_at,
             expires_at: r.expires_at,
             revoked_at: r.revoked_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SsoLoginRow {
+    login_key: String,
+    connection: String,
+    browser_hash: String,
+    return_to: String,
+    nonce: Option<String>,
+    pkce_verifier: Option<String>,
+    invitation_id: Option<String>,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+}
+
+impl From<SsoLoginRow> for SsoLogin {
+    fn from(r: SsoLoginRow) -> Self {
+        SsoLogin {
+            key: r.login_key,
+            connection: ConnectionId::new(r.connection),
+            browser_hash: r.browser_hash,
+            return_to: r.return_to,
+            nonce: r.nonce,
+            pkce_verifier: r.pkce_verifier,
+            invitation_id: r.invitation_id,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
         }
     }
 }

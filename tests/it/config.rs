@@ -395,3 +395,29 @@ async fn watch_file_fires_when_the_file_is_replaced() {
     let fired = tokio::time::timeout(std::time::Duration::from_secs(5), watch.changed()).await;
     assert_eq!(fired, Ok(Some(())));
 }
+
+#[test]
+fn sessions_have_defaults_and_refuse_an_absolute_timeout_below_the_idle_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.toml");
+    let server = "[server]\npublic_url = \"http://127.0.0.1:8080\"\n";
+    std::fs::write(&path, format!("version = 1\n{server}")).unwrap();
+    let config = idp_sync::config::load(&path).unwrap();
+    assert_eq!(
+        config.sessions.idle,
+        std::time::Duration::from_secs(8 * 3600)
+    );
+    assert_eq!(
+        config.sessions.absolute,
+        std::time::Duration::from_secs(24 * 3600)
+    );
+    std::fs::write(
+        &path,
+        format!(
+            "version = 1\n{server}[sessions]\nidle_timeout = \"2h\"\nabsolute_timeout = \"1h\"\n"
+        ),
+    )
+    .unwrap();
+    let errors = idp_sync::config::load(&path).unwrap_err().to_string();
+    assert!(errors.contains("sessions.absolute_timeout"), "{errors}");
+}

@@ -12,5 +12,8 @@ mod reconcile;
 mod scim;
 mod scim2_tester;
 mod scim_sql;
+mod sso_core;
+mod sso_saml;
+mod sso_saml_refusals;
 mod store;
 mod support;

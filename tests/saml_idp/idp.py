@@ -1,6 +1,6 @@
 """A SAML 2.0 identity provider for idp-sync's tests, built on pysaml2 (which signs with
-Debian's `xmlsec1`). Started by tests/it/support/saml_idp.rs; prints
-`saml-idp listening on PORT` once it serves.
+Debian's `xmlsec1`). Started by tests/it/support/saml_idp.rs (`idp.py --watch-stdin`: it
+exits when its stdin closes); prints `saml-idp listening on PORT` once it serves.
 
   GET /metadata[?certs=idp,idp-next]     IdP metadata (signing certificates listed)
   GET /sso?SAMLRequest=…[&SigAlg&Signature][&user and shape parameters]
@@ -468,7 +468,16 @@ def handler(idp):
     return Handler
 
 
+def exit_when_stdin_closes():
+    """The test process holds our stdin: when it exits, so do we (Rust tests have no
+    global teardown)."""
+    sys.stdin.read()
+    os._exit(0)
+
+
 def main():
+    if "--watch-stdin" in sys.argv:
+        threading.Thread(target=exit_when_stdin_closes, daemon=True).start()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), None)
     port = httpd.server_address[1]
     idp = Idp("http://127.0.0.1:%d" % port)

@@ -7,9 +7,9 @@
 //! address the expired one was sent to (never another), at most every
 //! [`crate::reconcile::lifecycle::RENEWAL_INTERVAL_MINUTES`] minutes per user; the old link stops working.
 
-use super::page;
-use crate::config::{Config, ConnectionKind};
-use crate::domain::{Invitation, InvitationStatus, User};
+use super::{application, kind_label, page};
+use crate::config::Config;
+use crate::domain::{ConnectionId, Invitation, InvitationStatus, User};
 use crate::http::AppState;
 use crate::reconcile::lifecycle::{RenewError, renew_invitation, token_hash};
 use axum::extract::{Path, State};
@@ -49,7 +49,7 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> R
             role => invitation.access.role.to_string(),
             organizations => organization_names(&config, &invitation),
             expires_at => human_time(invitation.expires_at),
-            sign_in => sign_in_links(&config, &user),
+            sign_in => sign_in_links(&config, &user, &token),
             renew_action => format!("/invitations/{token}/renew"),
         },
     )
@@ -149,35 +149,7 @@ fn unknown(config: &Config) -> Response {
 
 fn unavailable(config: &Config, detail: &str) -> Response {
     tracing::error!(error = %detail, "invitation page: database unavailable");
-    page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "invitation.html",
-        context! {
-            title => "Please try again in a moment",
-            state => "message",
-            message => "The service is busy.",
-            code => "UNAVAILABLE",
-            application => application(config),
-        },
-    )
-}
-
-fn application(config: &Config) -> String {
-    config
-        .email
-        .as_ref()
-        .and_then(|e| e.application_name.clone())
-        .unwrap_or_else(|| "the application".to_owned())
-}
-
-fn kind_label(kind: ConnectionKind) -> &'static str {
-    match kind {
-        ConnectionKind::Okta => "Okta",
-        ConnectionKind::Entra => "Microsoft",
-        ConnectionKind::Jumpcloud => "JumpCloud",
-        ConnectionKind::Google => "Google",
-        ConnectionKind::Generic => "your company account",
-    }
+    super::unavailable(config, "UNAVAILABLE")
 }
 
 fn inviter(config: &Config, invitation: &Invitation) -> String {
@@ -206,32 +178,12 @@ fn organization_names(config: &Config, invitation: &Invitation) -> Vec<String> {
         .collect()
 }
 
-#[derive(serde::Serialize)]
-struct SignIn {
-    href: String,
-    label: String,
-}
-
-/// The user's own connection's sign-in, SAML and/or OIDC.
-fn sign_in_links(config: &Config, user: &User) -> Vec<SignIn> {
-    let Some(connection) = config.connection(&user.connection) else {
-        return Vec::new();
-    };
-    let label = kind_label(connection.kind).to_owned();
-    let mut out = Vec::new();
-    if connection.saml.is_some() {
-        out.push(SignIn {
-            href: format!("/sso/saml/{}/login?return_to=/", connection.id),
-            label: label.clone(),
-        });
-    }
-    if connection.oidc.is_some() {
-        out.push(SignIn {
-            href: format!("/sso/oidc/{}/login?return_to=/", connection.id),
-            label,
-        });
-    }
-    out
+/// The sign-in of the user's own connection; for someone an administrator invited
+/// (connection `manual`), every connection with SSO. The links carry the invitation token,
+/// so the first sign-in can be matched with this invitation.
+fn sign_in_links(config: &Config, user: &User, token: &str) -> Vec<super::SignIn> {
+    let only = (user.connection != ConnectionId::manual()).then_some(&user.connection);
+    super::sign_in_links(config, only, Some(token))
 }
 
 fn human_time(t: DateTime<Utc>) -> String {

@@ -647,9 +647,13 @@ fn identity(
             .flatten()
     });
     let groups = attrs.get(&names.groups).cloned();
+    // A NameID that is not transient names the person at the IdP (Okta's user name, an
+    // email): the core may link a first sign-in to the SCIM user with that userName.
+    let user_name = name_id_value.filter(|_| name_id_format != Some(NAMEID_TRANSIENT));
     Ok(Identity {
         protocol: Protocol::Saml,
         subject,
+        user_name,
         email,
         given_name: first(&names.first_name),
         family_name: first(&names.last_name),

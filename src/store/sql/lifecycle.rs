@@ -2,9 +2,9 @@
 //! Only hashes of invitation tokens and session cookies are stored.
 
 use super::{Conn, ts};
-use crate::domain::{Invitation, InvitationStatus, Session, UserId};
+use crate::domain::{Invitation, InvitationStatus, Session, SsoLogin, UserId};
 use crate::store::error::StoreError;
-use crate::store::rows::{InvitationRow, SessionRow};
+use crate::store::rows::{InvitationRow, SessionRow, SsoLoginRow};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
@@ -196,4 +196,48 @@ pub(super) async fn remember_assertion(
     .execute(c)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn create_sso_login(
+    c: &mut Conn,
+    l: &SsoLogin,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sso_logins WHERE expires_at <= $1")
+        .bind(ts(now))
+        .execute(&mut *c)
+        .await?;
+    sqlx::query(
+        "INSERT INTO sso_logins (login_key, connection, browser_hash, return_to, nonce, \
+         pkce_verifier, invitation_id, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&l.key)
+    .bind(l.connection.as_str())
+    .bind(&l.browser_hash)
+    .bind(&l.return_to)
+    .bind(l.nonce.as_deref())
+    .bind(l.pkce_verifier.as_deref())
+    .bind(l.invitation_id.as_deref())
+    .bind(ts(l.created_at))
+    .bind(ts(l.expires_at))
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn take_sso_login(
+    c: &mut Conn,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<SsoLogin>, StoreError> {
+    // DELETE … RETURNING: of two answers racing with the same key, one gets the row.
+    let row = sqlx::query_as::<_, SsoLoginRow>(
+        "DELETE FROM sso_logins WHERE login_key = $1 RETURNING login_key, connection, \
+         browser_hash, return_to, nonce, pkce_verifier, invitation_id, created_at, expires_at",
+    )
+    .bind(key)
+    .fetch_optional(c)
+    .await?;
+    Ok(row.map(SsoLogin::from).filter(|l| l.expires_at > now))
 }

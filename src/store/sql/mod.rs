@@ -13,7 +13,7 @@ use super::{
 };
 use crate::domain::{
     AuditEvent, ConnectionId, GroupId, IdpGroup, IdpGroupRef, Invitation, InvitationStatus,
-    OrgSlug, OutboxEvent, ResolvedAccess, RoleName, Session, User, UserId,
+    OrgSlug, OutboxEvent, ResolvedAccess, RoleName, Session, SsoLogin, User, UserId,
 };
 use crate::store::api::{Store, StoreRead, StoreResult, StoreTx};
 use crate::store::types::{
@@ -411,6 +411,16 @@ impl StoreTx for SqlHandle {
         outbox::revive_dead(self.conn(), event_id, destination, now).await
     }
 
+    async fn create_sso_login(&mut self, login: &SsoLogin, now: DateTime<Utc>) -> StoreResult<()> {
+        lifecycle::create_sso_login(self.conn(), login, now).await
+    }
+    async fn take_sso_login(
+        &mut self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<SsoLogin>> {
+        lifecycle::take_sso_login(self.conn(), key, now).await
+    }
     async fn remember_assertion(
         &mut self,
         assertion_id: &str,

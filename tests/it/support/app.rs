@@ -17,6 +17,9 @@ pub const ADMIN_TOKEN: &str = "admin-test-token-0123456789";
 /// An admin API token with the role Manager (name "lead").
 pub const MANAGER_TOKEN: &str = "manager-test-token-0123456789";
 
+/// An OIDC client secret the tests' configs may name (`client_secret_env = "TEST_OIDC_SECRET"`).
+pub const OIDC_SECRET: &str = "oidc-test-secret-0123456789";
+
 /// The policy every app test starts from; tests append their own TOML.
 pub const BASE_POLICY: &str = r#"
 [[organizations]]
@@ -74,6 +77,9 @@ pub struct TestApp {
     #[allow(dead_code)]
     pub config: ConfigHandle,
     pub http: reqwest::Client,
+    /// The state the router serves (for tests that call handlers' helpers directly).
+    #[allow(dead_code)]
+    pub state: AppState,
     server: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
 }
@@ -100,9 +106,11 @@ impl TestApp {
             ("TEST_ENTRA_SCIM_TOKEN", ENTRA_TOKEN),
             ("TEST_ADMIN_TOKEN", ADMIN_TOKEN),
             ("TEST_MANAGER_TOKEN", MANAGER_TOKEN),
+            ("TEST_OIDC_SECRET", OIDC_SECRET),
         ]);
         let config = ConfigHandle::load(&path, env).unwrap_or_else(|e| panic!("test config:\n{e}"));
-        let router = http::router(AppState::new(db.store.clone(), config.clone()));
+        let state = AppState::new(db.store.clone(), config.clone());
+        let router = http::router(state.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
@@ -111,6 +119,7 @@ impl TestApp {
             base,
             config,
             http: reqwest::Client::new(),
+            state,
             server,
             _dir: dir,
         }

@@ -6,9 +6,12 @@
 //! first use and stops when it exits (see [`postgres`]). `cargo test` needs nothing else.
 
 pub mod app;
+pub mod browser;
 pub mod postgres;
+pub mod saml_idp;
 pub mod smtp;
 pub mod sqlite;
+pub mod venv;
 
 use idp_sync::store::{self, Engine, Store};
 use std::sync::Arc;

@@ -11,8 +11,8 @@
 //! * `jcsaml` — kind jumpcloud, `jit = true`, no SCIM, `memberOf`, IdP-initiated refused.
 
 use crate::support::app::TestApp;
-use crate::support::browser::{Browser, PostForm, location};
 use crate::support::saml_idp::SamlIdp;
+use crate::support::scripted_browser::{PostForm, ScriptedBrowser, location};
 use idp_sync::store::{AuditQuery, Engine};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -108,7 +108,7 @@ impl SamlTest {
     /// `/sso/saml/{connection}/login?return_to=…` in `browser`: the 303 to the IdP.
     pub async fn start_login(
         &self,
-        browser: &mut Browser,
+        browser: &mut ScriptedBrowser,
         connection: &str,
         return_to: &str,
     ) -> String {
@@ -132,18 +132,18 @@ impl SamlTest {
     /// Signs in at the IdP as `who` (the login form's answer): the form it posts back.
     pub async fn at_idp(
         &self,
-        browser: &mut Browser,
+        browser: &mut ScriptedBrowser,
         to_idp: &str,
         who: &[(&str, &str)],
     ) -> PostForm {
         let url = format!("{to_idp}&{}", query(who));
-        Browser::form_of(browser.get(&url).await).await
+        ScriptedBrowser::form_of(browser.get(&url).await).await
     }
 
     /// An IdP-initiated response for `connection`, as the IdP's portal would post it.
     pub async fn unsolicited(
         &self,
-        browser: &mut Browser,
+        browser: &mut ScriptedBrowser,
         connection: &str,
         relay_state: Option<&str>,
         who: &[(&str, &str)],
@@ -158,13 +158,13 @@ impl SamlTest {
         if let Some(relay) = relay_state {
             url.push_str(&format!("&relay_state={}", urlencode(relay)));
         }
-        Browser::form_of(browser.get(&url).await).await
+        ScriptedBrowser::form_of(browser.get(&url).await).await
     }
 
     /// A whole SP-initiated sign-in: the ACS's answer.
     pub async fn sign_in(
         &self,
-        browser: &mut Browser,
+        browser: &mut ScriptedBrowser,
         connection: &str,
         who: &[(&str, &str)],
     ) -> reqwest::Response {
@@ -174,7 +174,7 @@ impl SamlTest {
     }
 
     /// `GET /session` with the browser's cookies.
-    pub async fn session(&self, browser: &mut Browser) -> (u16, Value) {
+    pub async fn session(&self, browser: &mut ScriptedBrowser) -> (u16, Value) {
         let res = browser.get(&format!("{}/session", self.app.base)).await;
         let status = res.status().as_u16();
         (status, res.json().await.expect("session JSON"))
@@ -313,7 +313,7 @@ pub(crate) use both_engines_saml;
 
 async fn okta_sp_initiated_signs_in_a_scim_user(t: SamlTest) {
     let id = t.provision_ana().await;
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     let to_idp = t
         .start_login(&mut browser, "oktasaml", "/app/projects?tab=1")
         .await;
@@ -349,7 +349,7 @@ both_engines_saml!(okta_sp_initiated_signs_in_a_scim_user);
 
 async fn okta_idp_initiated_goes_to_a_safe_relay_state(t: SamlTest) {
     t.provision_ana().await;
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     let form = t
         .unsolicited(&mut browser, "oktasaml", Some("/reports"), OKTA_ANA)
         .await;
@@ -369,7 +369,7 @@ async fn okta_idp_initiated_goes_to_a_safe_relay_state(t: SamlTest) {
     );
 
     // A RelayState leaving the origin lands on `/` instead.
-    let mut other = Browser::new();
+    let mut other = ScriptedBrowser::new();
     let form = t
         .unsolicited(
             &mut other,
@@ -386,7 +386,7 @@ both_engines_saml!(okta_idp_initiated_goes_to_a_safe_relay_state);
 
 async fn okta_encrypted_aes256_cbc_and_rotated_key_sign_in(t: SamlTest) {
     t.provision_ana().await;
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     let res = t
         .sign_in(
             &mut browser,
@@ -401,7 +401,7 @@ async fn okta_encrypted_aes256_cbc_and_rotated_key_sign_in(t: SamlTest) {
         res.text().await.unwrap_or_default()
     );
     // Signed with the IdP's next certificate: the metadata lists both.
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     let res = t
         .sign_in(
             &mut browser,
@@ -420,7 +420,7 @@ async fn okta_encrypted_aes256_cbc_and_rotated_key_sign_in(t: SamlTest) {
 both_engines_saml!(okta_encrypted_aes256_cbc_and_rotated_key_sign_in);
 
 async fn entra_encrypted_aes256_gcm_creates_a_jit_user(t: SamlTest) {
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     let res = t
         .sign_in(
             &mut browser,
@@ -452,7 +452,7 @@ async fn entra_encrypted_aes256_gcm_creates_a_jit_user(t: SamlTest) {
     assert_eq!(user.sso_subject.as_deref(), Some(ENTRA_OBJECT_ID));
 
     // Signing in again finds the same user.
-    let mut again = Browser::new();
+    let mut again = ScriptedBrowser::new();
     let res = t.sign_in(&mut again, "entrasaml", ENTRA_BEA).await;
     assert_eq!(res.status(), 303);
     assert_eq!(
@@ -463,7 +463,7 @@ async fn entra_encrypted_aes256_gcm_creates_a_jit_user(t: SamlTest) {
 both_engines_saml!(entra_encrypted_aes256_gcm_creates_a_jit_user);
 
 async fn jumpcloud_both_signed_creates_a_jit_user_from_member_of(t: SamlTest) {
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     let res = t.sign_in(&mut browser, "jcsaml", JC_CAIO).await;
     assert_eq!(
         res.status(),
@@ -477,7 +477,7 @@ async fn jumpcloud_both_signed_creates_a_jit_user_from_member_of(t: SamlTest) {
     assert_eq!(body["access"]["organizations"], json!(["acme"]));
 
     // Encrypted too (AES-256-GCM, RSA-OAEP with SHA-256).
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     let encrypted = with(JC_CAIO, &[("encrypt", "aes256-gcm"), ("kt", "oaep11")]);
     let res = t.sign_in(&mut browser, "jcsaml", &encrypted).await;
     assert_eq!(
@@ -490,7 +490,7 @@ async fn jumpcloud_both_signed_creates_a_jit_user_from_member_of(t: SamlTest) {
 both_engines_saml!(jumpcloud_both_signed_creates_a_jit_user_from_member_of);
 
 async fn a_person_without_mapped_groups_gets_no_session(t: SamlTest) {
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     browser.json = true;
     let who: Vec<_> = JC_CAIO
         .iter()

@@ -4,7 +4,7 @@
 //! `sso.refused` audit event with that code, and starts no session.
 
 use crate::sso_saml::{ENTRA_BEA, JC_CAIO, OKTA_ANA, SamlTest, both_engines_saml, urlencode, with};
-use crate::support::browser::{Browser, location};
+use crate::support::scripted_browser::{ScriptedBrowser, location};
 use serde_json::Value;
 
 /// Signs in (SP-initiated) as `who` and expects a refusal with `status` and `code`.
@@ -15,7 +15,7 @@ async fn refused_sign_in(
     status: u16,
     code: &str,
 ) {
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     browser.json = true;
     let res = t.sign_in(&mut browser, connection, who).await;
     assert_refused(t, &mut browser, res, status, code).await;
@@ -24,7 +24,7 @@ async fn refused_sign_in(
 /// `res` is the refusal `code` with `status`, audited, and the browser has no session.
 async fn assert_refused(
     t: &SamlTest,
-    browser: &mut Browser,
+    browser: &mut ScriptedBrowser,
     res: reqwest::Response,
     status: u16,
     code: &str,
@@ -177,11 +177,11 @@ refusal!(
 );
 
 async fn in_response_to_from_another_browser_is_refused(t: SamlTest) {
-    let mut victim = Browser::new();
+    let mut victim = ScriptedBrowser::new();
     let to_idp = t.start_login(&mut victim, "oktasaml", "/").await;
     let form = t.at_idp(&mut victim, &to_idp, OKTA_ANA).await;
     // The answer is carried to another browser, which never started a login here.
-    let mut attacker = Browser::new();
+    let mut attacker = ScriptedBrowser::new();
     attacker.json = true;
     let res = attacker.post(&form).await;
     assert_refused(&t, &mut attacker, res, 403, "SAML-IN-RESPONSE-TO").await;
@@ -195,7 +195,7 @@ both_engines_saml!(in_response_to_from_another_browser_is_refused);
 async fn replayed_assertion_is_refused(t: SamlTest) {
     t.provision_ana().await;
     // IdP-initiated: nothing but the replay cache stands in the way of a second use.
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     let form = t
         .unsolicited(&mut browser, "oktasaml", None, OKTA_ANA)
         .await;
@@ -206,19 +206,19 @@ async fn replayed_assertion_is_refused(t: SamlTest) {
         "{}",
         res.text().await.unwrap_or_default()
     );
-    let mut thief = Browser::new();
+    let mut thief = ScriptedBrowser::new();
     thief.json = true;
     let res = thief.post(&form).await;
     assert_refused(&t, &mut thief, res, 403, "SAML-REPLAY").await;
 
     // SP-initiated, posted twice by the same browser.
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     let to_idp = t.start_login(&mut browser, "oktasaml", "/").await;
     let form = t.at_idp(&mut browser, &to_idp, OKTA_ANA).await;
     let res = browser.post(&form).await;
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/");
-    let mut again = Browser::new();
+    let mut again = ScriptedBrowser::new();
     again.json = true;
     let res = again.post(&form).await;
     assert_refused(&t, &mut again, res, 403, "SAML-REPLAY").await;
@@ -226,7 +226,7 @@ async fn replayed_assertion_is_refused(t: SamlTest) {
 both_engines_saml!(replayed_assertion_is_refused);
 
 async fn idp_initiated_is_refused_where_not_allowed(t: SamlTest) {
-    let mut browser = Browser::new();
+    let mut browser = ScriptedBrowser::new();
     browser.json = true;
     let form = t
         .unsolicited(&mut browser, "jcsaml", Some("/"), JC_CAIO)

@@ -7,7 +7,7 @@ use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use std::collections::BTreeMap;
 
 #[derive(Default)]
-pub struct Browser {
+pub struct ScriptedBrowser {
     http: reqwest::Client,
     /// origin → cookie name → value
     jar: BTreeMap<String, BTreeMap<String, String>>,
@@ -36,14 +36,14 @@ fn origin(url: &str) -> String {
     u.origin().ascii_serialization()
 }
 
-impl Browser {
-    pub fn new() -> Browser {
-        Browser {
+impl ScriptedBrowser {
+    pub fn new() -> ScriptedBrowser {
+        ScriptedBrowser {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
-            ..Browser::default()
+            ..ScriptedBrowser::default()
         }
     }
 

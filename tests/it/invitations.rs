@@ -10,7 +10,7 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-async fn mail_count(smtp: &SmtpServer, count: usize) {
+pub async fn mail_count(smtp: &SmtpServer, count: usize) {
     for _ in 0..100 {
         if smtp.count() >= count {
             return;
@@ -20,7 +20,7 @@ async fn mail_count(smtp: &SmtpServer, count: usize) {
     panic!("expected {count} emails, got {}", smtp.count());
 }
 
-fn token_in(data: &str, base: &str) -> String {
+pub fn token_in(data: &str, base: &str) -> String {
     let prefix = format!("{base}/invitations/");
     let at = data.find(&prefix).expect("link");
     data[at + prefix.len()..]
@@ -51,7 +51,20 @@ async fn post(app: &TestApp, path: &str) -> (u16, String) {
     (res.status().as_u16(), res.text().await.expect("body"))
 }
 
-async fn invitation_pages(engine: Engine) {
+/// A running app with a real SMTP server and the delivery worker, in which Okta SCIM has
+/// put Ana Lima in Engineering (Editor on Acme Corp and Acme East), so her invitation
+/// email has arrived. Invitations last `ttl`.
+pub struct Invited {
+    pub smtp: SmtpServer,
+    pub app: TestApp,
+    pub worker: crate::outbox::RunningWorker,
+    /// Ana's SCIM id.
+    pub user_id: String,
+    /// The token of the link in the first email.
+    pub token: String,
+}
+
+pub async fn invite_ana(engine: Engine, ttl: &str) -> Invited {
     let smtp = SmtpServer::start(
         "127.0.0.1:0".parse().expect("addr"),
         Arc::new(Mutex::new(Vec::new())),
@@ -59,7 +72,7 @@ async fn invitation_pages(engine: Engine) {
     .await;
     let extra = format!(
         "[email]\nsmtp_url = \"smtp://{}?tls=none\"\nfrom = \"Acme Access <access@example.com>\"\n\
-         application_name = \"Acme Docs\"\ninvitation_ttl = \"2s\"\n",
+         application_name = \"Acme Docs\"\ninvitation_ttl = \"{ttl}\"\n",
         smtp.addr
     );
     let app = TestApp::spawn(engine, &extra).await;
@@ -74,13 +87,30 @@ async fn invitation_pages(engine: Engine) {
         )
         .await;
     assert_eq!(status, 201);
-    let uid = user["id"].as_str().expect("id").to_owned();
+    let user_id = user["id"].as_str().expect("id").to_owned();
     let (status, _) = app
-        .scim_json(OKTA_TOKEN, Method::POST, "/Groups", Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering", "members": [{ "value": uid }] })))
+        .scim_json(OKTA_TOKEN, Method::POST, "/Groups", Some(json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering", "members": [{ "value": user_id }] })))
         .await;
     assert_eq!(status, 201);
     mail_count(&smtp, 1).await;
-    let first = token_in(&smtp.messages.lock().expect("lock")[0].data, &app.base);
+    let token = token_in(&smtp.messages.lock().expect("lock")[0].data, &app.base);
+    Invited {
+        smtp,
+        app,
+        worker,
+        user_id,
+        token,
+    }
+}
+
+async fn invitation_pages(engine: Engine) {
+    let Invited {
+        smtp,
+        app,
+        worker,
+        user_id: uid,
+        token: first,
+    } = invite_ana(engine, "2s").await;
 
     // The landing page: who invited whom to what. Opening it twice changes nothing.
     for _ in 0..2 {

@@ -8,6 +8,7 @@ mod e2e;
 mod invitations;
 mod lifecycle;
 mod outbox;
+mod pages_browser;
 mod reconcile;
 mod scim;
 mod scim2_tester;

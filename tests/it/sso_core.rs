@@ -539,6 +539,20 @@ async fn manual_invitations_are_accepted_through_the_invitation_page(app: TestAp
         created_at: chrono::Utc::now(),
         expires_at: chrono::Utc::now(),
     };
+    // A login started for another connection is refused.
+    let mut elsewhere = login(None);
+    elsewhere.connection = ConnectionId::new("entra");
+    assert_eq!(
+        sign_in(
+            &app,
+            "okta",
+            identity("00u-cy", "cy@partner.com"),
+            Some(elsewhere)
+        )
+        .await
+        .0,
+        400
+    );
     // Without the invitation, an Okta identity does not reach the manual user.
     assert_eq!(
         sign_in(&app, "okta", identity("00u-cy", "cy@partner.com"), None)

@@ -47,7 +47,7 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> R
             inviter => inviter(&config, &invitation),
             invitee => user.event_display_name().or(user.email.clone()).unwrap_or(user.user_name.clone()),
             role => invitation.access.role.to_string(),
-            organizations => organization_names(&config, &invitation),
+            organizations => super::organization_names(&config, &invitation.access.organizations),
             expires_at => human_time(invitation.expires_at),
             sign_in => sign_in_links(&config, &user, &token),
             renew_action => format!("/invitations/{token}/renew"),
@@ -161,21 +161,6 @@ fn inviter(config: &Config, invitation: &Invitation) -> String {
             .map(|name| format!("An administrator ({name})"))
             .unwrap_or_else(|| "An administrator".to_owned()),
     }
-}
-
-fn organization_names(config: &Config, invitation: &Invitation) -> Vec<String> {
-    invitation
-        .access
-        .organizations
-        .iter()
-        .map(|slug| {
-            config
-                .policy
-                .organizations
-                .get(slug)
-                .map_or_else(|| slug.to_string(), |o| o.name.clone())
-        })
-        .collect()
 }
 
 /// The sign-in of the user's own connection; for someone an administrator invited

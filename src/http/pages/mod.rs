@@ -146,3 +146,21 @@ pub(crate) fn sign_in_links(
     }
     out
 }
+
+/// The names of these organizations, in their order (the slug for one the config no longer
+/// has).
+pub(crate) fn organization_names<'a>(
+    config: &Config,
+    slugs: impl IntoIterator<Item = &'a crate::domain::OrgSlug>,
+) -> Vec<String> {
+    slugs
+        .into_iter()
+        .map(|slug| {
+            config
+                .policy
+                .organizations
+                .get(slug)
+                .map_or_else(|| slug.to_string(), |o| o.name.clone())
+        })
+        .collect()
+}

@@ -195,7 +195,7 @@ async fn home(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 user => c.user.event_display_name().or(c.user.email.clone()).unwrap_or(c.user.user_name.clone()),
                 connection => connection_label(&config, &c.session),
                 role => c.access.role.to_string(),
-                organizations => organization_names(&config, &c.access),
+                organizations => pages::organization_names(&config, &c.access.organizations),
             },
         ),
         Ok(None) => pages::page(
@@ -219,20 +219,6 @@ fn connection_label(config: &Config, session: &Session) -> String {
         || session.connection.to_string(),
         |c| pages::kind_label(c.kind).to_owned(),
     )
-}
-
-fn organization_names(config: &Config, access: &Access) -> Vec<String> {
-    access
-        .organizations
-        .iter()
-        .map(|slug| {
-            config
-                .policy
-                .organizations
-                .get(slug)
-                .map_or_else(|| slug.to_string(), |o| o.name.clone())
-        })
-        .collect()
 }
 
 fn no_store(body: impl IntoResponse) -> Response {

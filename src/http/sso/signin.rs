@@ -61,6 +61,21 @@ pub async fn finish(
         );
         return refuse(state, Some(connection), refusal, headers).await;
     };
+    if let Some(login) = &login
+        && &login.connection != connection
+    {
+        // A login started for one connection cannot be finished by another's answer.
+        let refusal = Refusal::new(
+            "SSO-LOGIN-MISMATCH",
+            StatusCode::BAD_REQUEST,
+            "This sign-in was started for another identity provider. Start again.",
+        )
+        .detail(format!(
+            "login {} was started for {}",
+            login.key, login.connection
+        ));
+        return refuse(state, Some(connection), refusal, headers).await;
+    }
     let return_to = login
         .as_ref()
         .map(|l| l.return_to.clone())
@@ -170,6 +185,7 @@ async fn sign_in(
     let user = link_subject(tx.as_mut(), conn, identity, user, now).await?;
 
     // The answer's groups are the truth only where SCIM is not.
+    let mut recompute = created;
     if identity.groups_overage {
         tx.append_audit(
             &AuditEvent::new("sso.groups_overage", actor.as_str(), now)
@@ -181,29 +197,12 @@ async fn sign_in(
         )
         .await?;
     } else if !scim_on && let Some(groups) = &identity.groups {
-        let changed = set_groups(tx.as_mut(), &conn.id, &user, groups, now).await?;
-        if changed || created {
-            let results = reconcile::directory_changed(
-                tx.as_mut(),
-                &config.policy,
-                std::slice::from_ref(&user.id),
-                &cause,
-                now,
-            )
-            .await?;
-            events +=
-                reconcile::lifecycle::apply_lifecycle(tx.as_mut(), config, &results, &cause, now)
-                    .await?;
-        }
-    } else if created {
-        let results = reconcile::directory_changed(
-            tx.as_mut(),
-            &config.policy,
-            std::slice::from_ref(&user.id),
-            &cause,
-            now,
-        )
-        .await?;
+        recompute |= set_groups(tx.as_mut(), &conn.id, &user, groups, now).await?;
+    }
+    if recompute {
+        let users = std::slice::from_ref(&user.id);
+        let results =
+            reconcile::directory_changed(tx.as_mut(), &config.policy, users, &cause, now).await?;
         events += reconcile::lifecycle::apply_lifecycle(tx.as_mut(), config, &results, &cause, now)
             .await?;
     }

@@ -6,6 +6,7 @@
 //! first use and stops when it exits (see [`postgres`]). `cargo test` needs nothing else.
 
 pub mod app;
+pub mod browser;
 pub mod postgres;
 pub mod saml_idp;
 pub mod scripted_browser;

@@ -101,6 +101,9 @@ class Idp:
         self.strict = server_for(base, "idp", want_signed_requests=True)
         self.sps = {}
         self.lock = threading.Lock()
+        # pysaml2's metadata store and security context are not meant for concurrent use:
+        # one response at a time (tests run in parallel against one IdP).
+        self.work = threading.Lock()
 
     # ---- SP metadata, fetched from the entity id on first sight
     def sp(self, entity_id):
@@ -446,9 +449,13 @@ def handler(idp):
                     certs = q.get("certs", "idp").split(",")
                     self.reply(200, "application/samlmetadata+xml", idp.metadata(certs))
                 elif url.path == "/sso":
-                    self.reply(200, "text/html", idp.sso(q))
+                    with idp.work:
+                        page = idp.sso(q)
+                    self.reply(200, "text/html", page)
                 elif url.path == "/idp-initiated":
-                    self.reply(200, "text/html", idp.idp_initiated(q))
+                    with idp.work:
+                        page = idp.idp_initiated(q)
+                    self.reply(200, "text/html", page)
                 else:
                     self.reply(404, "text/plain", "not found")
             except Exception as e:  # the test sees the reason

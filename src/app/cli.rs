@@ -50,6 +50,136 @@ pub enum Command {
         after_help = "Examples:\n  idp-sync audit --since 24h\n  idp-sync audit --user 6f1c…-… --limit 20 --json"
     )]
     Audit(AuditArgs),
+    /// Removals that wait: held as a mass removal, or within `removal.grace`; and config
+    /// reloads held as mass removals. List, approve or reject them.
+    #[command(subcommand)]
+    Removals(RemovalsCommand),
+    /// Everyone's invitations: list, resend (a fresh link to the same address), revoke.
+    #[command(subcommand)]
+    Invitations(InvitationsCommand),
+    /// Deliveries of events to email, webhooks and connectors: list by state, retry dead ones.
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemovalsCommand {
+    /// List pending removals and held config reloads.
+    #[command(
+        after_help = "Examples:\n  idp-sync removals list\n  idp-sync removals list --status rejected --json"
+    )]
+    List(RemovalsListArgs),
+    /// Apply removals (each re-checked under today's config and data) and/or a held reload.
+    #[command(
+        after_help = "Examples:\n  idp-sync removals approve --reload\n  idp-sync removals approve --all\n  idp-sync removals approve 3f2c…-… 9a41…-…"
+    )]
+    Approve(RemovalsDecideArgs),
+    /// Keep the users' access (and/or keep the running config instead of a held reload).
+    #[command(
+        after_help = "Examples:\n  idp-sync removals reject --all\n  idp-sync removals reject --reload"
+    )]
+    Reject(RemovalsDecideArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RemovalsListArgs {
+    /// pending (default), approved, rejected, obsolete, superseded.
+    #[arg(long, default_value = "pending")]
+    pub status: String,
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RemovalsDecideArgs {
+    /// Every pending removal (and the held config reload, if any).
+    #[arg(long, conflicts_with = "ids")]
+    pub all: bool,
+    /// The held config reload: the newest, or the one with this fingerprint.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "FINGERPRINT")]
+    pub reload: Option<String>,
+    /// Pending removal ids (from `idp-sync removals list`).
+    pub ids: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InvitationsCommand {
+    /// List invitations, newest first.
+    #[command(after_help = "Example:\n  idp-sync invitations list --status expired")]
+    List(InvitationsListArgs),
+    /// Send a fresh link to the same address; the old link stops working.
+    #[command(after_help = "Example:\n  idp-sync invitations resend 5b0e…-…")]
+    Resend(InvitationIdsArgs),
+    /// Make a pending invitation's link stop working.
+    #[command(after_help = "Example:\n  idp-sync invitations revoke 5b0e…-…")]
+    Revoke(InvitationIdsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InvitationsListArgs {
+    /// pending, accepted, expired, revoked.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only this user's invitations.
+    #[arg(long)]
+    pub user: Option<String>,
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InvitationIdsArgs {
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeliveriesCommand {
+    /// List deliveries in one state (dead by default), oldest event first.
+    #[command(
+        after_help = "Examples:\n  idp-sync deliveries list\n  idp-sync deliveries list --state failed --json"
+    )]
+    List(DeliveriesListArgs),
+    /// Retry a dead delivery (due at once, with a fresh max_age), or every dead one.
+    #[command(
+        after_help = "Examples:\n  idp-sync deliveries retry evt_… webhook:app\n  idp-sync deliveries retry --all-dead --destination webhook:app"
+    )]
+    Retry(DeliveriesRetryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeliveriesListArgs {
+    /// pending, failed, dead, delivered.
+    #[arg(long, default_value = "dead")]
+    pub state: String,
+    #[arg(long)]
+    pub destination: Option<String>,
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliveriesRetryArgs {
+    /// Every dead delivery (of --destination, when given).
+    #[arg(long, conflicts_with = "event_id")]
+    pub all_dead: bool,
+    /// With --all-dead: only this destination.
+    #[arg(long, requires = "all_dead")]
+    pub destination: Option<String>,
+    /// The event id (`evt_…`).
+    #[arg(required_unless_present = "all_dead", requires = "target")]
+    pub event_id: Option<String>,
+    /// The destination (`email`, `webhook:<name>`, `connector:<name>`).
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 pub mod cli;
 mod inspect;
 mod plan;
+mod review;
 mod serve;
 
 use crate::config::{self, Config, ConfigErrors};
@@ -59,6 +60,9 @@ pub async fn run(cli: Cli) -> Result<(), AppError> {
         Command::Users(cmd) => inspect::users(&cli.config, cmd).await,
         Command::Audit(args) => inspect::audit(&cli.config, args).await,
         Command::Plan(args) => plan::run(&cli.config, args.json).await,
+        Command::Removals(cmd) => review::removals(&cli.config, cmd).await,
+        Command::Invitations(cmd) => review::invitations(&cli.config, cmd).await,
+        Command::Deliveries(cmd) => review::deliveries(&cli.config, cmd).await,
     }
 }
 

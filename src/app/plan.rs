@@ -66,7 +66,7 @@ pub fn render(plan: &Plan, source: &str) -> String {
         let _ = writeln!(
             out,
             "Mass removal: {} of {} users with access would lose it — more than removal.mass_threshold \
-             allows. Applied as a reload, these removals would wait for `idp-sync removals approve`.",
+             allows. As a reload it would be refused until approved: `idp-sync removals approve --reload`.",
             s.suspend, s.with_access
         );
     }

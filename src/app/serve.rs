@@ -10,7 +10,8 @@ use crate::domain::Cause;
 use crate::http::{self, AppState};
 use crate::outbox::{Waker, Worker, WorkerOptions};
 use crate::reconcile::plan::{load_directory, plan};
-use crate::reconcile::reconcile_all;
+use crate::reconcile::{RemovalRule, reconcile_all, removals};
+use crate::store::HeldConfigStatus;
 use crate::store::Store;
 use std::path::Path;
 use std::sync::Arc;
@@ -50,6 +51,14 @@ pub async fn serve(config_path: &Path, args: ServeArgs) -> Result<(), AppError> 
     let reloader = tokio::spawn(reload_loop(handle.clone(), store.clone(), stop_rx.clone()));
 
     let waker = Waker::new();
+    let approvals = Arc::new(tokio::sync::Notify::new());
+    let poller = tokio::spawn(approval_loop(
+        handle.clone(),
+        store.clone(),
+        waker.clone(),
+        approvals.clone(),
+        stop_rx.clone(),
+    ));
     let worker = Worker::new(
         store.clone(),
         handle.clone(),
@@ -61,6 +70,7 @@ pub async fn serve(config_path: &Path, args: ServeArgs) -> Result<(), AppError> 
 
     let mut state = AppState::new(store.clone(), handle);
     state.outbox = waker;
+    state.approvals = approvals;
     let app = http::router(state);
     let mut stopping = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -85,6 +95,7 @@ pub async fn serve(config_path: &Path, args: ServeArgs) -> Result<(), AppError> 
         tracing::warn!("the delivery in progress did not finish in time; it is retried later");
     }
     reloader.abort();
+    poller.abort();
     store.close().await;
     Ok(())
 }
@@ -153,25 +164,42 @@ pub(crate) async fn reload_once(handle: &ConfigHandle, store: &dyn Store, trigge
     };
     let fingerprint = next.fingerprint.to_string();
 
-    // A change that would remove access from too many users at once is not applied.
-    match mass_removal(store, &next).await {
-        Ok(None) => {}
-        Ok(Some(reason)) => {
-            refuse(store, trigger, "held", &reason, now).await;
-            return;
-        }
+    // A change that would remove access from too many users at once is not applied, unless
+    // an administrator approved this very config (`idp-sync removals approve --reload`).
+    let approved = match approved_reload(store, &fingerprint).await {
+        Ok(approved) => approved,
         Err(e) => {
-            let reason = format!("the directory could not be read to check the change: {e}");
+            let reason = format!("the database could not be read to check the change: {e}");
             refuse(store, trigger, "error", &reason, now).await;
             return;
+        }
+    };
+    if !approved {
+        match mass_removal(store, &next).await {
+            Ok(None) => {}
+            Ok(Some(held)) => {
+                if let Err(e) =
+                    removals::hold_reload(store, &next, held.removals, held.with_access, now).await
+                {
+                    tracing::error!(error = %e, "could not record the held config reload");
+                }
+                refuse(store, trigger, "held", &held.reason, now).await;
+                return;
+            }
+            Err(e) => {
+                let reason = format!("the directory could not be read to check the change: {e}");
+                refuse(store, trigger, "error", &reason, now).await;
+                return;
+            }
         }
     }
 
     handle.apply(next.clone());
     tracing::info!(event = "config.reloaded", %trigger, %fingerprint, "config.reloaded");
     metrics::counter!("idp_sync_config_reloads_total", "result" => "applied").increment(1);
-    let audit = AuditEvent::new("config.reloaded", "system", now)
-        .with_detail(serde_json::json!({ "trigger": trigger, "fingerprint": fingerprint }));
+    let audit = AuditEvent::new("config.reloaded", "system", now).with_detail(
+        serde_json::json!({ "trigger": trigger, "fingerprint": fingerprint, "approved": approved }),
+    );
     record(store, &audit).await;
 
     // Everyone's access under the new policy (new mappings, an organization a `*` mapping
@@ -179,7 +207,14 @@ pub(crate) async fn reload_once(handle: &ConfigHandle, store: &dyn Store, trigge
     let cause = Cause::ConfigReload {
         revision: fingerprint,
     };
-    match reconcile_all(store, &next, &cause, now).await {
+    // Checked (or approved) as a whole above: apply, after `removal.grace` if set; an
+    // approved one at once.
+    let rule = if approved {
+        RemovalRule::apply()
+    } else {
+        RemovalRule::after_plan(&next, false)
+    };
+    match reconcile_all(store, &next, &rule, &cause, now).await {
         Ok(summary) => tracing::info!(
             event = "access.recomputed",
             users = summary.users,
@@ -194,24 +229,27 @@ pub(crate) async fn reload_once(handle: &ConfigHandle, store: &dyn Store, trigge
 
 async fn reconcile_at_start(config: Arc<Config>, store: Arc<dyn Store>) {
     let now = chrono::Utc::now();
-    match mass_removal(store.as_ref(), &config).await {
-        Ok(None) => {}
-        Ok(Some(reason)) => {
-            tracing::warn!(event = "access.recompute_held", %reason, "access not recomputed at start");
-            let audit = AuditEvent::new("config.start_held", "system", now)
-                .with_detail(serde_json::json!({ "reason": reason }));
-            record(store.as_ref(), &audit).await;
-            return;
-        }
+    // The config already runs: a mass removal is applied for everything but the removals,
+    // which wait as pending removals (`idp-sync removals list`).
+    let held = match mass_removal(store.as_ref(), &config).await {
+        Ok(held) => held,
         Err(e) => {
             tracing::error!(error = %e, "cannot read the directory to recompute access at start");
             return;
         }
+    };
+    if let Some(held) = &held {
+        tracing::warn!(event = "access.recompute_held", reason = %held.reason, "removals held at start");
+        let audit = AuditEvent::new("config.start_held", "system", now).with_detail(
+            serde_json::json!({ "reason": held.reason, "removals": held.removals, "with_access": held.with_access }),
+        );
+        record(store.as_ref(), &audit).await;
     }
     let cause = Cause::ConfigReload {
         revision: config.fingerprint.to_string(),
     };
-    match reconcile_all(store.as_ref(), &config, &cause, now).await {
+    let rule = RemovalRule::after_plan(&config, held.is_some());
+    match reconcile_all(store.as_ref(), &config, &rule, &cause, now).await {
         Ok(summary) => tracing::info!(
             event = "access.recomputed",
             users = summary.users,
@@ -222,11 +260,31 @@ async fn reconcile_at_start(config: Arc<Config>, store: Arc<dyn Store>) {
     }
 }
 
+/// Whether an administrator approved the reload of this fingerprint.
+async fn approved_reload(
+    store: &dyn Store,
+    fingerprint: &str,
+) -> Result<bool, crate::store::StoreError> {
+    Ok(store
+        .read()
+        .await?
+        .get_held_config(fingerprint)
+        .await?
+        .is_some_and(|h| h.status == HeldConfigStatus::Approved))
+}
+
+/// A mass removal a config would cause: how many, of how many, and the refusal message.
+struct MassRemoval {
+    removals: usize,
+    with_access: usize,
+    reason: String,
+}
+
 /// Why `next` would be a mass removal (DESIGN §3), or `None` when it is not.
 async fn mass_removal(
     store: &dyn Store,
     next: &Config,
-) -> Result<Option<String>, crate::store::StoreError> {
+) -> Result<Option<MassRemoval>, crate::store::StoreError> {
     let mut read = store.read().await?;
     let directory = load_directory(read.as_mut()).await?;
     drop(read);
@@ -237,18 +295,82 @@ async fn mass_removal(
         removal.mass_threshold,
         removal.mass_minimum,
     );
-    Ok(plan.mass_removal.then(|| {
-        format!(
+    Ok(plan.mass_removal.then(|| MassRemoval {
+        removals: plan.summary.suspend,
+        with_access: plan.summary.with_access,
+        reason: format!(
             "mass removal: {} of the {} users with access would lose it, more than \
              removal.mass_threshold ({}) allows; the config was not applied. See who with \
-             `idp-sync plan --config {}`; to apply it anyway, raise removal.mass_threshold \
-             for this change and reload",
+             `idp-sync plan --config {}`; to apply it, approve it with \
+             `idp-sync removals approve --reload` (or POST /admin/v1/removals/approve with \
+             {{\"reload\": true}}), or raise removal.mass_threshold for this change and reload",
             plan.summary.suspend,
             plan.summary.with_access,
             removal.mass_threshold,
             next.source.display()
-        )
+        ),
     }))
+}
+
+/// How often a daemon looks for approved config reloads and due grace removals.
+const APPROVAL_POLL: Duration = Duration::from_secs(2);
+
+/// Applies what was decided elsewhere: a config reload an administrator approved (from
+/// the CLI, the admin API, or on another replica — the decision is a database row), and
+/// the `removal.grace` removals that are due.
+async fn approval_loop(
+    handle: ConfigHandle,
+    store: Arc<dyn Store>,
+    waker: Waker,
+    approvals: Arc<tokio::sync::Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    // Approved fingerprints already tried against the file: each is tried once.
+    let mut tried = std::collections::BTreeSet::new();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(APPROVAL_POLL) => {}
+            _ = approvals.notified() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let current = handle.current();
+        let approved = match store.read().await {
+            Ok(mut read) => {
+                read.list_held_configs(Some(HeldConfigStatus::Approved))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        match approved {
+            Ok(rows) => {
+                let fresh = rows.into_iter().next().filter(|h| {
+                    h.fingerprint != current.fingerprint.to_string()
+                        && !tried.contains(&h.fingerprint)
+                });
+                if let Some(held) = fresh {
+                    tried.insert(held.fingerprint.clone());
+                    reload_once(&handle, store.as_ref(), "approval").await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read approved config reloads"),
+        }
+        match removals::apply_due(store.as_ref(), &current, chrono::Utc::now()).await {
+            Ok((decided, events)) => {
+                if events > 0 {
+                    waker.wake();
+                }
+                if !decided.applied.is_empty() || !decided.obsolete.is_empty() {
+                    tracing::info!(
+                        event = "removals.grace_ended",
+                        applied = decided.applied.len(),
+                        obsolete = decided.obsolete.len(),
+                        "grace removals due"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot apply the due grace removals"),
+        }
+    }
 }
 
 async fn refuse(

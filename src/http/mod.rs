@@ -42,6 +42,9 @@ pub struct AppState {
     /// Handlers that enqueue outbox events wake the delivery worker with it after
     /// committing.
     pub outbox: crate::outbox::Waker,
+    /// Tells `serve`'s approval poller to look now (an approved config reload is then
+    /// applied on this replica at once; other replicas find it when they poll).
+    pub approvals: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -51,6 +54,7 @@ impl AppState {
             config,
             scim_limits: Arc::default(),
             outbox: crate::outbox::Waker::default(),
+            approvals: Arc::default(),
         }
     }
 }

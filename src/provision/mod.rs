@@ -93,8 +93,10 @@ async fn recompute(
         return Ok(());
     }
     let cause = ctx.cause();
+    // A request that would remove too many users at once holds its removals (DESIGN §10).
+    let rule = crate::reconcile::RemovalRule::for_change(ctx.config);
     let results =
-        crate::reconcile::directory_changed(tx, ctx.policy, users, &cause, ctx.now).await?;
+        crate::reconcile::directory_changed(tx, ctx.policy, &rule, users, &cause, ctx.now).await?;
     crate::reconcile::lifecycle::apply_lifecycle(tx, ctx.config, &results, &cause, ctx.now).await?;
     Ok(())
 }

@@ -8,8 +8,13 @@
 //! access change — invitations, state transitions, outbox events — is built on top of the
 //! [`Recomputed`] results it returns (issue: access engine).
 
+pub mod held_reload;
+pub mod invitations;
 pub mod lifecycle;
 pub mod plan;
+pub mod removals;
+
+pub use removals::RemovalRule;
 
 use crate::domain::{
     AuditEvent, Cause, ConnectionId, Outcome, Policy, ResolvedAccess, User, UserFacts, UserId,
@@ -34,10 +39,13 @@ pub struct Recomputed {
 
 /// Recomputes the access of `users` (ids that no longer exist are skipped) and writes the
 /// difference in `tx`. Users of the `manual` connection are not resolved from mappings:
-/// their access was given by an administrator.
+/// their access was given by an administrator. Losses of access follow `rule`: applied,
+/// or held as pending removals (a mass removal, `removal.grace`) — a held user is left
+/// out of the results, so the lifecycle does nothing for them yet.
 pub async fn directory_changed(
     tx: &mut dyn StoreTx,
     policy: &Policy,
+    rule: &RemovalRule,
     users: &[UserId],
     cause: &Cause,
     now: DateTime<Utc>,
@@ -58,7 +66,7 @@ pub async fn directory_changed(
         let before = tx.get_access(id).await?.map(|a| a.resolved);
         loaded.push((user, groups, before));
     }
-    resolve_and_write(tx, policy, loaded, cause, now).await
+    resolve_and_write(tx, policy, rule, loaded, cause, now).await
 }
 
 /// Recomputes the access of a user created in `tx` just now, from what the caller holds:
@@ -76,9 +84,11 @@ pub async fn user_created(
     if user.connection == ConnectionId::manual() {
         return Ok(Vec::new());
     }
+    // Nothing to remove from a user who had nothing.
     resolve_and_write(
         tx,
         policy,
+        &RemovalRule::apply(),
         vec![(user.clone(), Vec::new(), None)],
         cause,
         now,
@@ -96,6 +106,7 @@ type Loaded = Vec<(
 async fn resolve_and_write(
     tx: &mut dyn StoreTx,
     policy: &Policy,
+    rule: &RemovalRule,
     loaded: Loaded,
     cause: &Cause,
     now: DateTime<Utc>,
@@ -137,11 +148,30 @@ async fn resolve_and_write(
         .collect();
     let outcomes = resolve_directory(policy, &facts, administrators_elsewhere);
     drop(facts);
+    let held = removals::decide_holds(tx, rule, &loaded, &outcomes, cause, now).await?;
 
     let mut results = Vec::with_capacity(loaded.len());
-    for ((mut user, _, before), outcome) in loaded.into_iter().zip(outcomes) {
+    for (i, ((mut user, _, before), outcome)) in loaded.into_iter().zip(outcomes).enumerate() {
+        if let Some(kind) = held.get(&i) {
+            removals::hold(
+                tx,
+                *kind,
+                &user,
+                before.as_ref(),
+                &outcome,
+                rule,
+                cause,
+                now,
+            )
+            .await?;
+            continue;
+        }
         let new_conflict = track_conflict(tx, &mut user, &outcome, cause, now).await?;
         let changed = write_outcome(tx, &user, before.as_ref(), &outcome, cause, now).await?;
+        if changed && rule.supersedes() && before.is_some() && outcome.effective().is_none() {
+            // Removed directly: a removal of this user that was waiting is moot now.
+            tx.supersede_removals_of(&user.id, now).await?;
+        }
         results.push(Recomputed {
             user,
             outcome,
@@ -290,6 +320,7 @@ const RECONCILE_CHUNK: u32 = 500;
 pub async fn reconcile_all(
     store: &dyn crate::store::Store,
     config: &crate::config::Config,
+    rule: &RemovalRule,
     cause: &Cause,
     now: DateTime<Utc>,
 ) -> StoreResult<ReconcileSummary> {
@@ -310,7 +341,8 @@ pub async fn reconcile_all(
         after = ids.last().cloned();
         if !ids.is_empty() {
             let mut tx = store.begin().await?;
-            let results = directory_changed(tx.as_mut(), &config.policy, &ids, cause, now).await?;
+            let results =
+                directory_changed(tx.as_mut(), &config.policy, rule, &ids, cause, now).await?;
             lifecycle::apply_lifecycle(tx.as_mut(), config, &results, cause, now).await?;
             tx.commit().await?;
             summary.users += results.len();

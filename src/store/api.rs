@@ -17,6 +17,10 @@
 //! PostgreSQL the `*_for_update` reads take row locks.
 
 use super::error::StoreError;
+use super::review::{
+    DeliveryListing, DeliveryQuery, HeldConfig, HeldConfigStatus, InvitationQuery, PendingRemoval,
+    PendingRemovalQuery, PendingRemovalStatus, StoredPendingRemoval,
+};
 use super::types::{
     AuditQuery, ClaimedDelivery, Delivery, Engine, Grant, OutboxQuery, PoolStats, ScimListQuery,
     ScimPage, StoredAccess, StoredOutboxEvent, UserQuery,
@@ -135,6 +139,38 @@ pub trait StoreRead: Send {
     ) -> StoreResult<Vec<StoredOutboxEvent>>;
     /// Deliveries of one event, ordered by destination.
     async fn list_deliveries(&mut self, event_id: &str) -> StoreResult<Vec<Delivery>>;
+
+    // what waits for an administrator (see `store::review`)
+    /// Oldest first; continue with `after_seq` = the last seq of the page.
+    async fn list_pending_removals(
+        &mut self,
+        query: &PendingRemovalQuery,
+    ) -> StoreResult<Vec<StoredPendingRemoval>>;
+    async fn get_pending_removal(&mut self, id: &str) -> StoreResult<Option<StoredPendingRemoval>>;
+    /// How many users have access (invited or active): the base of the mass-removal share.
+    async fn count_users_with_access(&mut self) -> StoreResult<i64>;
+    /// Held config reloads, newest first (at most 100).
+    async fn list_held_configs(
+        &mut self,
+        status: Option<HeldConfigStatus>,
+    ) -> StoreResult<Vec<HeldConfig>>;
+    async fn get_held_config(&mut self, fingerprint: &str) -> StoreResult<Option<HeldConfig>>;
+    /// Deliveries in one state, oldest event first, then by destination.
+    async fn list_deliveries_in_state(
+        &mut self,
+        query: &DeliveryQuery,
+    ) -> StoreResult<Vec<DeliveryListing>>;
+    /// Users with a recorded access conflict, ordered by id.
+    async fn list_conflicted_users(
+        &mut self,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<User>>;
+    /// Invitations of everyone, newest first.
+    async fn list_all_invitations(
+        &mut self,
+        query: &InvitationQuery,
+    ) -> StoreResult<Vec<Invitation>>;
 }
 
 /// One write transaction. Everything written through it commits together or not at all.
@@ -276,6 +312,34 @@ pub trait StoreTx: StoreRead {
         key: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SsoLogin>>;
+    /// Stores a waiting removal unless the user already has one pending; returns whether
+    /// it was stored.
+    async fn hold_removal(&mut self, removal: &PendingRemoval) -> StoreResult<bool>;
+    /// Decides a pending removal (approved, rejected, obsolete); false when it is not
+    /// pending any more.
+    async fn decide_removal(
+        &mut self,
+        id: &str,
+        status: PendingRemovalStatus,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Marks the user's pending removal superseded (their access was removed directly).
+    async fn supersede_removals_of(
+        &mut self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// Records a config reload held as a mass removal (an approved one stays approved).
+    async fn hold_config(&mut self, held: &HeldConfig) -> StoreResult<()>;
+    /// Approves or rejects a held reload; false when it is not held any more.
+    async fn decide_held_config(
+        &mut self,
+        fingerprint: &str,
+        status: HeldConfigStatus,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     /// Remembers a SAML assertion id until `expires_at`; false when it was seen before
     /// (a replay). Forgets expired ids on the way.

@@ -18,6 +18,7 @@
 pub mod api;
 pub mod error;
 mod postgres;
+pub mod review;
 mod rows;
 mod scim_filter;
 mod sqlite;
@@ -25,6 +26,11 @@ pub mod types;
 
 pub use api::{Store, StoreRead, StoreResult, StoreTx};
 pub use error::{ConflictKind, StoreError};
+pub use review::{
+    DeliveryListing, DeliveryQuery, DeliveryState, HeldConfig, HeldConfigStatus, InvitationQuery,
+    PendingRemoval, PendingRemovalKind, PendingRemovalQuery, PendingRemovalStatus,
+    StoredPendingRemoval,
+};
 pub use scim_filter::{group_view, user_view};
 pub use types::{
     AuditQuery, ClaimedDelivery, Delivery, DeliveryStatus, Engine, Grant, OutboxQuery, PoolStats,

@@ -482,3 +482,194 @@ async fn reloads_recompute_access_and_refuse_mass_removals() {
     });
     assert!(organizations_of(&daemon, &first).await.is_null());
 }
+
+/// The config of the held-reload scenario: twenty people with access through two mapped
+/// groups; `with_sales = false` drops the second mapping (half of them would lose access).
+fn held_reload_config(db_url: &str, with_sales: bool) -> String {
+    let mut text = format!(
+        "version = 1\n[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1:8080\"\n\
+         [database]\nurl = \"{db_url}\"\n[removal]\nmass_threshold = 0.2\nmass_minimum = 10\n\
+         [[admin_tokens]]\nname = \"ops\"\nrole = \"Administrator\"\ntoken_env = \"E2E_ADMIN_TOKEN\"\n\
+         [[organizations]]\nslug = \"acme\"\nname = \"Acme\"\n\
+         [[connections]]\nid = \"okta\"\nkind = \"okta\"\n[connections.scim]\ntoken_env = \"E2E_SCIM_TOKEN\"\n\
+         [[mappings]]\nconnection = \"okta\"\nidp_group = \"Engineering\"\nrole = \"Editor\"\norganizations = [\"acme\"]\n"
+    );
+    if with_sales {
+        text.push_str(
+            "[[mappings]]\nconnection = \"okta\"\nidp_group = \"Sales\"\nrole = \"Read-only\"\norganizations = [\"acme\"]\n",
+        );
+    }
+    text
+}
+
+/// Runs the real CLI against the same config; returns stdout, panicking on failure.
+fn cli(config: &Path, cwd: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_idp-sync"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .current_dir(cwd)
+        .env("IDP_SYNC_LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run idp-sync");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "idp-sync {args:?} failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// DESIGN §3: a config reload that would remove 50% of the users is refused with how many
+/// and how to approve; `idp-sync removals approve --reload` applies it (the daemon sees the
+/// approval in the database).
+async fn held_reload_is_applied_by_removals_approve(db_url: String, dir: tempfile::TempDir) {
+    let config = dir.path().join("idp-sync.toml");
+    std::fs::write(&config, held_reload_config(&db_url, true)).expect("write");
+    let mut daemon = Daemon::start(
+        &config,
+        dir.path(),
+        &[
+            ("E2E_SCIM_TOKEN", E2E_SCIM_TOKEN),
+            ("E2E_ADMIN_TOKEN", E2E_ADMIN_TOKEN),
+        ],
+    );
+    let http = reqwest::Client::new();
+    let scim = |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        http.request(method, format!("{}/scim/v2{path}", daemon.base))
+            .bearer_auth(E2E_SCIM_TOKEN)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+    };
+    let mut groups = [Vec::new(), Vec::new()];
+    for i in 0..20 {
+        let res = scim(
+            reqwest::Method::POST,
+            "/Users",
+            serde_json::json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("p{i}@acme.com") }),
+        )
+        .send()
+        .await
+        .expect("create");
+        assert_eq!(res.status(), 201);
+        let body: serde_json::Value = res.json().await.expect("json");
+        groups[i % 2].push(serde_json::json!({ "value": body["id"] }));
+    }
+    for (name, members) in [("Engineering", &groups[0]), ("Sales", &groups[1])] {
+        let res = scim(
+            reqwest::Method::POST,
+            "/Groups",
+            serde_json::json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members }),
+        )
+        .send()
+        .await
+        .expect("group");
+        assert_eq!(res.status(), 201);
+    }
+    let engineer = groups[0][0]["value"].as_str().expect("id").to_owned();
+    let seller = groups[1][0]["value"].as_str().expect("id").to_owned();
+    assert_eq!(
+        organizations_of(&daemon, &seller).await,
+        serde_json::json!(["acme"])
+    );
+
+    // Dropping the Sales mapping would remove 10 of the 20: refused, with how to approve.
+    replace_file(&config, &held_reload_config(&db_url, false));
+    daemon.signal("HUP");
+    let refused = daemon.wait_for(|l| {
+        l["message"] == "config.reload_refused"
+            && l["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("mass removal"))
+    });
+    let reason = refused["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("10 of the 20 users"), "{reason}");
+    assert!(
+        reason.contains("idp-sync removals approve --reload"),
+        "{reason}"
+    );
+    assert_eq!(
+        organizations_of(&daemon, &seller).await,
+        serde_json::json!(["acme"])
+    );
+
+    let listed: serde_json::Value =
+        serde_json::from_str(&cli(&config, dir.path(), &["removals", "list", "--json"]))
+            .expect("json");
+    assert_eq!(listed["held_reloads"][0]["removals"], 10, "{listed}");
+    assert_eq!(listed["held_reloads"][0]["with_access"], 20, "{listed}");
+    let text = cli(&config, dir.path(), &["removals", "list"]);
+    assert!(text.contains("Held config reload"), "{text}");
+
+    let approved = cli(&config, dir.path(), &["removals", "approve", "--reload"]);
+    assert!(
+        approved.contains("Approved the held config reload"),
+        "{approved}"
+    );
+    daemon.wait_for(|l| {
+        l["message"] == "access recomputed under the new config" && l["changed"] == 10
+    });
+    assert!(organizations_of(&daemon, &seller).await.is_null());
+    assert_eq!(
+        organizations_of(&daemon, &engineer).await,
+        serde_json::json!(["acme"])
+    );
+    let audit = cli(
+        &config,
+        dir.path(),
+        &["audit", "--type", "config.reload_approved", "--json"],
+    );
+    assert!(audit.contains("cli:"), "{audit}");
+    // Nothing is left held.
+    let listed: serde_json::Value =
+        serde_json::from_str(&cli(&config, dir.path(), &["removals", "list", "--json"]))
+            .expect("json");
+    assert_eq!(listed["held_reloads"], serde_json::json!([]), "{listed}");
+
+    // Edited while the daemon is down, the config would now remove every engineer: at
+    // start everything else is applied and those removals wait for approval.
+    drop(daemon);
+    let without_engineering = held_reload_config(&db_url, false).replace(
+        "[[mappings]]\nconnection = \"okta\"\nidp_group = \"Engineering\"\nrole = \"Editor\"\norganizations = [\"acme\"]\n",
+        "",
+    );
+    std::fs::write(&config, without_engineering).expect("write");
+    let mut daemon = Daemon::start(
+        &config,
+        dir.path(),
+        &[
+            ("E2E_SCIM_TOKEN", E2E_SCIM_TOKEN),
+            ("E2E_ADMIN_TOKEN", E2E_ADMIN_TOKEN),
+        ],
+    );
+    daemon.wait_for(|l| l["message"] == "access recomputed at start");
+    let listed: serde_json::Value =
+        serde_json::from_str(&cli(&config, dir.path(), &["removals", "list", "--json"]))
+            .expect("json");
+    let items = listed["items"].as_array().expect("items");
+    assert_eq!(items.len(), 10, "{listed}");
+    assert!(items.iter().all(|r| r["kind"] == "mass"));
+    assert_eq!(
+        organizations_of(&daemon, &engineer).await,
+        serde_json::json!(["acme"])
+    );
+    let approved = cli(&config, dir.path(), &["removals", "approve", "--all"]);
+    assert!(approved.contains("10 applied"), "{approved}");
+    assert!(organizations_of(&daemon, &engineer).await.is_null());
+}
+
+#[tokio::test]
+async fn held_reload_is_applied_by_removals_approve_sqlite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("idp-sync.db").display());
+    held_reload_is_applied_by_removals_approve(url, dir).await;
+}
+
+#[tokio::test]
+async fn held_reload_is_applied_by_removals_approve_postgres() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = crate::support::postgres::fresh_database().await;
+    held_reload_is_applied_by_removals_approve(url, dir).await;
+}

@@ -3,13 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod admin_ops;
 mod config;
 mod e2e;
 mod invitations;
 mod lifecycle;
+mod openapi;
 mod outbox;
 mod pages_browser;
 mod reconcile;
+mod removals;
 mod scim;
 mod scim2_tester;
 mod scim_sql;

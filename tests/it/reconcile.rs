@@ -7,7 +7,7 @@ use idp_sync::domain::{
     Cause, ConnectionPolicy, IdpGroup, IdpGroupMatcher, Mapping, OrgPattern, Organization,
     Organizations, Policy, Roles, User,
 };
-use idp_sync::reconcile::directory_changed;
+use idp_sync::reconcile::{RemovalRule, directory_changed};
 use idp_sync::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,6 +61,7 @@ async fn concurrent_membership_changes_keep_the_right_access(store: Arc<dyn Stor
         directory_changed(
             tx.as_mut(),
             &policy,
+            &RemovalRule::apply(),
             std::slice::from_ref(&user.id),
             &cause,
             now,
@@ -78,6 +79,7 @@ async fn concurrent_membership_changes_keep_the_right_access(store: Arc<dyn Stor
     directory_changed(
         a.as_mut(),
         &policy,
+        &RemovalRule::apply(),
         std::slice::from_ref(&user.id),
         &cause,
         now,
@@ -102,6 +104,7 @@ async fn concurrent_membership_changes_keep_the_right_access(store: Arc<dyn Stor
             directory_changed(
                 b.as_mut(),
                 &policy,
+                &RemovalRule::apply(),
                 std::slice::from_ref(&user),
                 &cause,
                 Utc::now(),

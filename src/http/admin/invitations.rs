@@ -1,24 +1,28 @@
 //! Manual invitations (connection `manual`): `POST /admin/v1/invitations` invites many
 //! addresses at once with a role, organizations and local groups; `POST
 //! /admin/v1/invitations/{id}/resend` sends a fresh link to the same address;
-//! `POST /admin/v1/invitations/{id}/revoke` makes a link stop working.
+//! `POST /admin/v1/invitations/{id}/revoke` makes a link stop working; `GET
+//! /admin/v1/invitations` lists everyone's invitations (filter by status and user).
 //!
 //! Rules of the application: at least one organization; no more than the role's
 //! `max_organizations`; a token may give its own role or a lower one — a Manager token
 //! cannot invite (or make) an Administrator, only an Administrator token can.
 
-use super::AdminClient;
-use super::users::store_error;
+use super::users::{bad_query, store_error};
+use super::{AdminClient, Page, limit};
+use crate::domain::UserId;
 use crate::domain::{
     Access, AuditEvent, Cause, ConnectionId, InvitationStatus, OrgSlug, ResolvedAccess, RoleName,
     User,
 };
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::reconcile::lifecycle::{RenewError, invite_manual, reissue};
+use crate::reconcile::invitations;
+use crate::reconcile::lifecycle::invite_manual;
+use crate::store::InvitationQuery;
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -183,51 +187,23 @@ pub async fn resend(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let now = chrono::Utc::now();
-    let mut tx = state.store.begin().await.map_err(store_error)?;
-    let old = tx
-        .get_invitation(&id)
-        .await
-        .map_err(store_error)?
-        .ok_or(ApiError::NotFound)?;
-    if matches!(
-        old.status,
-        InvitationStatus::Accepted | InvitationStatus::Revoked
-    ) {
-        return Err(ApiError::Conflict {
-            code: "ADMIN-INVITATION-CLOSED",
-            message: format!(
-                "the invitation is {}; only a pending or expired one can be resent",
-                old.status.as_str()
-            ),
-        });
-    }
     let cause = Cause::Admin {
         token: admin.name.clone(),
     };
-    let new = match reissue(
-        tx.as_mut(),
+    let now = chrono::Utc::now();
+    let new = invitations::resend(
+        state.store.as_ref(),
         &admin.config,
-        &old,
-        &cause,
+        &id,
         &admin.actor(),
+        &cause,
         now,
     )
     .await
-    {
-        Ok(new) => new,
-        Err(RenewError::Store(e)) => return Err(store_error(e)),
-        Err(e) => {
-            return Err(ApiError::Conflict {
-                code: "ADMIN-INVITATION-CLOSED",
-                message: e.to_string(),
-            });
-        }
-    };
-    tx.commit().await.map_err(store_error)?;
+    .map_err(invitation_error)?;
     state.outbox.wake();
     Ok(Json(
-        json!({ "invitation_id": new.id, "email": new.email, "expires_at": new.expires_at, "replaces": old.id }),
+        json!({ "invitation_id": new.id, "email": new.email, "expires_at": new.expires_at, "replaces": id }),
     ))
 }
 
@@ -236,24 +212,105 @@ pub async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let now = chrono::Utc::now();
-    let mut tx = state.store.begin().await.map_err(store_error)?;
-    let invitation = tx
-        .get_invitation(&id)
-        .await
-        .map_err(store_error)?
-        .ok_or(ApiError::NotFound)?;
-    if invitation.status == InvitationStatus::Pending {
-        tx.set_invitation_status(&id, InvitationStatus::Revoked)
-            .await
-            .map_err(store_error)?;
-        let mut event = AuditEvent::new("invitation.revoked", admin.actor(), now)
-            .with_detail(json!({ "invitation": id }));
-        event.user_id = Some(invitation.user_id.clone());
-        tx.append_audit(&event).await.map_err(store_error)?;
-    }
-    tx.commit().await.map_err(store_error)?;
+    invitations::revoke(
+        state.store.as_ref(),
+        &id,
+        &admin.actor(),
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(invitation_error)?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    /// pending, accepted, expired or revoked.
+    status: Option<String>,
+    user: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /admin/v1/invitations`: everyone's invitations, newest first.
+pub async fn list(
+    _admin: AdminClient,
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Page<Value>>, ApiError> {
+    let Query(params) = params.map_err(bad_query)?;
+    let wanted = params
+        .status
+        .as_deref()
+        .map(|s| {
+            s.parse::<InvitationStatus>().map_err(|_| {
+                bad(
+                    "ADMIN-BAD-STATUS",
+                    format!("status must be pending, accepted, expired or revoked; not {s:?}"),
+                )
+            })
+        })
+        .transpose()?;
+    let before = params
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.split_once('|')
+                .and_then(|(at, id)| {
+                    chrono::DateTime::parse_from_rfc3339(at)
+                        .ok()
+                        .map(|at| (at.with_timezone(&chrono::Utc), id.to_owned()))
+                })
+                .ok_or_else(|| {
+                    bad(
+                        "ADMIN-BAD-CURSOR",
+                        "cursor must be a next_cursor value from a previous page",
+                    )
+                })
+        })
+        .transpose()?;
+    let page_size = limit(params.limit);
+    // An expired invitation is stored as pending: ask the store for pending ones and
+    // tell them apart by their expiry.
+    let stored = match wanted {
+        Some(InvitationStatus::Expired) => Some(InvitationStatus::Pending),
+        other => other,
+    };
+    let query = InvitationQuery {
+        status: stored,
+        user: params.user.map(UserId::from),
+        before,
+        limit: page_size,
+    };
+    let mut read = state.store.read().await.map_err(store_error)?;
+    let rows = read
+        .list_all_invitations(&query)
+        .await
+        .map_err(store_error)?;
+    let next_cursor = (rows.len() == page_size as usize)
+        .then(|| {
+            rows.last()
+                .map(|i| format!("{}|{}", i.created_at.to_rfc3339(), i.id))
+        })
+        .flatten();
+    let now = chrono::Utc::now();
+    let items = rows
+        .iter()
+        .filter(|i| wanted.is_none_or(|w| i.effective_status(now) == w))
+        .map(|i| invitations::invitation_json(i, now))
+        .collect();
+    Ok(Json(Page { items, next_cursor }))
+}
+
+fn invitation_error(e: invitations::InvitationError) -> ApiError {
+    match e {
+        invitations::InvitationError::NotFound(_) => ApiError::NotFound,
+        invitations::InvitationError::Closed(message) => ApiError::Conflict {
+            code: "ADMIN-INVITATION-CLOSED",
+            message,
+        },
+        invitations::InvitationError::Store(e) => store_error(e),
+    }
 }
 
 fn bad(code: &'static str, message: impl Into<String>) -> ApiError {

@@ -201,8 +201,11 @@ async fn sign_in(
     }
     if recompute {
         let users = std::slice::from_ref(&user.id);
+        // Losses follow the same rules as a SCIM write's (mass removal, grace).
+        let rule = reconcile::RemovalRule::for_change(config);
         let results =
-            reconcile::directory_changed(tx.as_mut(), &config.policy, users, &cause, now).await?;
+            reconcile::directory_changed(tx.as_mut(), &config.policy, &rule, users, &cause, now)
+                .await?;
         events += reconcile::lifecycle::apply_lifecycle(tx.as_mut(), config, &results, &cause, now)
             .await?;
     }

@@ -16,6 +16,10 @@ use crate::domain::{
     OrgSlug, OutboxEvent, ResolvedAccess, RoleName, Session, SsoLogin, User, UserId,
 };
 use crate::store::api::{Store, StoreRead, StoreResult, StoreTx};
+use crate::store::review::{
+    DeliveryListing, DeliveryQuery, HeldConfig, HeldConfigStatus, InvitationQuery, PendingRemoval,
+    PendingRemovalQuery, PendingRemovalStatus, StoredPendingRemoval,
+};
 use crate::store::types::{
     AuditQuery, ClaimedDelivery, Delivery, Engine, Grant, OutboxQuery, PoolStats, ScimListQuery,
     ScimPage, StoredAccess, StoredOutboxEvent, UserQuery,
@@ -31,6 +35,7 @@ mod batch;
 mod groups;
 mod lifecycle;
 mod outbox;
+mod review;
 mod scim;
 mod users;
 
@@ -247,6 +252,46 @@ impl StoreRead for SqlHandle {
     ) -> StoreResult<Vec<StoredOutboxEvent>> {
         outbox::list(self.conn(), query).await
     }
+    async fn list_pending_removals(
+        &mut self,
+        query: &PendingRemovalQuery,
+    ) -> StoreResult<Vec<StoredPendingRemoval>> {
+        review::list_removals(self.conn(), query).await
+    }
+    async fn get_pending_removal(&mut self, id: &str) -> StoreResult<Option<StoredPendingRemoval>> {
+        review::get_removal(self.conn(), id).await
+    }
+    async fn count_users_with_access(&mut self) -> StoreResult<i64> {
+        review::count_users_with_access(self.conn()).await
+    }
+    async fn list_held_configs(
+        &mut self,
+        status: Option<HeldConfigStatus>,
+    ) -> StoreResult<Vec<HeldConfig>> {
+        review::list_held_configs(self.conn(), status).await
+    }
+    async fn get_held_config(&mut self, fingerprint: &str) -> StoreResult<Option<HeldConfig>> {
+        review::get_held_config(self.conn(), fingerprint).await
+    }
+    async fn list_deliveries_in_state(
+        &mut self,
+        query: &DeliveryQuery,
+    ) -> StoreResult<Vec<DeliveryListing>> {
+        review::list_deliveries(self.conn(), query).await
+    }
+    async fn list_conflicted_users(
+        &mut self,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> StoreResult<Vec<User>> {
+        review::list_conflicted_users(self.conn(), after, limit).await
+    }
+    async fn list_all_invitations(
+        &mut self,
+        query: &InvitationQuery,
+    ) -> StoreResult<Vec<Invitation>> {
+        review::list_invitations(self.conn(), query).await
+    }
     async fn list_deliveries(&mut self, event_id: &str) -> StoreResult<Vec<Delivery>> {
         outbox::deliveries(self.conn(), event_id).await
     }
@@ -420,6 +465,37 @@ impl StoreTx for SqlHandle {
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SsoLogin>> {
         lifecycle::take_sso_login(self.conn(), key, now).await
+    }
+    async fn hold_removal(&mut self, removal: &PendingRemoval) -> StoreResult<bool> {
+        review::hold_removal(self.conn(), removal).await
+    }
+    async fn decide_removal(
+        &mut self,
+        id: &str,
+        status: PendingRemovalStatus,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        review::decide_removal(self.conn(), id, status, by, now).await
+    }
+    async fn supersede_removals_of(
+        &mut self,
+        user: &UserId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        review::supersede_removals_of(self.conn(), user, now).await
+    }
+    async fn hold_config(&mut self, held: &HeldConfig) -> StoreResult<()> {
+        review::hold_config(self.conn(), held).await
+    }
+    async fn decide_held_config(
+        &mut self,
+        fingerprint: &str,
+        status: HeldConfigStatus,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        review::decide_held_config(self.conn(), fingerprint, status, by, now).await
     }
     async fn remember_assertion(
         &mut self,

@@ -107,6 +107,7 @@ impl TestApp {
             ("TEST_ADMIN_TOKEN", ADMIN_TOKEN),
             ("TEST_MANAGER_TOKEN", MANAGER_TOKEN),
             ("TEST_OIDC_SECRET", OIDC_SECRET),
+            ("TEST_WEBHOOK_SECRET", "whsec-test-0123456789"),
         ]);
         let config = ConfigHandle::load(&path, env).unwrap_or_else(|e| panic!("test config:\n{e}"));
         let state = AppState::new(db.store.clone(), config.clone());
@@ -144,6 +145,28 @@ impl TestApp {
             .expect("send");
         let status = res.status().as_u16();
         (status, res.json().await.expect("json body"))
+    }
+
+    /// An admin API POST of `/admin/v1{path}` with a JSON body; returns status and body
+    /// (`null` for an empty one).
+    #[allow(dead_code)]
+    pub async fn admin_post(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}/admin/v1{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+        };
+        (status, value)
     }
 
     /// Sends a SCIM request with a JSON body (or none) and returns status and body.

@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 seconds=${1:-30}
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then targets=(scim_filter scim_patch_path scim_patch); fi
+if [ ${#targets[@]} -eq 0 ]; then targets=(scim_filter scim_patch_path scim_patch saml_response); fi
 
 # The fuzz crate is its own workspace: start from the main lock file so it builds the
 # same dependency versions as the daemon, adding only libFuzzer's.
@@ -27,8 +27,11 @@ RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-
 
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
+  # SAML responses are a few KB; the other inputs are short.
+  max_len=4096
+  if [ "$t" = saml_response ]; then max_len=32768; fi
   echo "== fuzzing $t for ${seconds}s"
   "$target_dir/$triple/release/$t" "corpus/$t" "seeds/$t" \
-    -artifact_prefix="artifacts/$t/" -max_total_time="$seconds" -max_len=4096 \
+    -artifact_prefix="artifacts/$t/" -max_total_time="$seconds" -max_len="$max_len" \
     -print_final_stats=1 2>&1 | tail -n 12
 done

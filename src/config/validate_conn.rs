@@ -9,7 +9,9 @@ use super::{
     Connection, ConnectionKind, Oidc, Saml, SamlAttributes, SamlIdp, Scim, TokenAuthMethod,
 };
 use crate::domain::{ConnectionId, ConnectionPolicy, OrgPattern, Organizations, RoleName, Roles};
-use crate::sso::saml::metadata::{certificates_from_pem_or_der, parse_idp_metadata};
+use crate::sso::saml::metadata::{
+    certificates_from_pem_or_der, check_sp_key_pair, parse_idp_metadata,
+};
 use std::collections::BTreeMap;
 
 pub(crate) fn connections(
@@ -219,7 +221,14 @@ fn saml(ctx: &mut Ctx<'_>, base: &str, raw: &RawSaml, kind: ConnectionKind) -> O
                     None
                 }
             };
-            key.zip(cert)
+            let pair = key.zip(cert);
+            if let Some((key, cert)) = &pair
+                && let Err(e) = check_sp_key_pair(key, cert)
+            {
+                ctx.error(&key_path, e);
+                return None;
+            }
+            pair
         }
         (None, None) => None,
         _ => {

@@ -372,6 +372,27 @@ fn saml_without_any_signing_certificate_is_refused() {
 }
 
 #[test]
+fn saml_sp_key_and_certificate_must_be_a_pair() {
+    let saml = |key: &str| {
+        format!(
+            "{BASE}\n[connections.saml]\nidp_entity_id = \"https://idp\"\n\
+             idp_sso_url = \"https://idp/sso\"\n\
+             idp_certificate_files = [\"tests/fixtures/saml/idp-cert.pem\"]\n\
+             sp_key_file = \"tests/saml_idp/keys/{key}.key\"\n\
+             sp_cert_file = \"tests/saml_idp/keys/sp.crt\"\n"
+        )
+    };
+    let errors = errors_of(&saml("other"));
+    assert_problem(&errors, "connections[0].saml.sp_key_file", "not a pair");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "ok.toml", &saml("sp"));
+    let cfg = config::load_with(&path, &no_env()).unwrap_or_else(|e| panic!("{e}"));
+    let saml = cfg.connections[0].saml.as_ref().unwrap();
+    assert!(saml.sp_key_pem.is_some() && saml.sp_cert_pem.is_some());
+}
+
+#[test]
 fn a_syntax_error_gives_line_and_column() {
     let errors = errors_of("version = 1\n[server\n");
     assert_eq!(errors.len(), 1);

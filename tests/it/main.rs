@@ -18,5 +18,7 @@ mod scim2_tester;
 mod scim_sql;
 mod sso_core;
 mod sso_oidc;
+mod sso_saml;
+mod sso_saml_refusals;
 mod store;
 mod support;

@@ -16,6 +16,7 @@
 pub mod login;
 pub mod oidc;
 pub mod refusal;
+pub mod saml;
 pub mod session;
 pub mod signin;
 
@@ -32,9 +33,11 @@ pub const SESSION_COOKIE: &str = "idp_sync_session";
 /// The browser cookie of logins under way.
 pub const SSO_COOKIE: &str = "idp_sync_sso";
 
-/// `/session`, `/logout`, `/auth/verify` and `/`; the protocols add theirs under `/sso/…`.
+/// `/session`, `/logout`, `/auth/verify` and `/`, and the protocols' under `/sso/…`.
 pub fn routes() -> Router<AppState> {
-    session::routes().merge(oidc::routes())
+    session::routes()
+        .merge(saml::routes())
+        .merge(oidc::routes())
 }
 
 /// The value of cookie `name` in the request, if any.

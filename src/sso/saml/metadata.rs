@@ -127,6 +127,21 @@ pub fn certificates_from_pem_or_der(bytes: &[u8]) -> Result<Vec<String>, Metadat
     Ok(out)
 }
 
+/// Checks that an SP key and certificate belong together and can be used; the config
+/// check calls this so a bad pair is found at load time, not at the first login.
+pub fn check_sp_key_pair(key_pem: &str, cert_pem: &str) -> Result<(), String> {
+    let key = super::sp::private_key(key_pem).map_err(|e| e.to_string())?;
+    let cert = openssl::x509::X509::from_pem(cert_pem.as_bytes())
+        .map_err(|e| super::sp::SpKeyError::Certificate(super::sp::first_reason(&e)).to_string())?;
+    let public = cert
+        .public_key()
+        .map_err(|e| super::sp::SpKeyError::Certificate(super::sp::first_reason(&e)).to_string())?;
+    if !key.public_eq(&public) {
+        return Err("sp_key_file and sp_cert_file are not a pair (different keys)".to_owned());
+    }
+    Ok(())
+}
+
 /// Strips whitespace, checks the base64 decodes to an X.509 certificate, and returns the
 /// canonical (unwrapped) base64.
 fn normalize_base64_certificate(text: &str) -> Result<String, MetadataError> {

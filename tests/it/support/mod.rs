@@ -9,8 +9,11 @@ pub mod app;
 pub mod browser;
 pub mod oidc_provider;
 pub mod postgres;
+pub mod saml_idp;
+pub mod scripted_browser;
 pub mod smtp;
 pub mod sqlite;
+pub mod venv;
 
 use idp_sync::store::{self, Engine, Store};
 use std::sync::Arc;

@@ -7,7 +7,11 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    idp_sync::telemetry::init_logging();
+    if cli.is_serve() {
+        idp_sync::telemetry::init_logging_with_native_capture();
+    } else {
+        idp_sync::telemetry::init_logging();
+    }
     match app::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -673,3 +673,48 @@ async fn held_reload_is_applied_by_removals_approve_postgres() {
     let url = crate::support::postgres::fresh_database().await;
     held_reload_is_applied_by_removals_approve(url, dir).await;
 }
+
+/// xmlsec prints failed signature checks on stderr by itself; the daemon routes those lines
+/// into its log (target `xmlsec`, debug) instead of letting raw text into the JSON stream.
+#[tokio::test]
+async fn xmlsec_error_output_goes_through_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let metadata = repo_root().join("tests/fixtures/saml/responses/idp-metadata.xml");
+    let config = dir.path().join("idp-sync.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "version = 1\n[server]\nlisten = \"127.0.0.1:0\"\npublic_url = \"http://127.0.0.1:8080\"\n\
+             [database]\nurl = \"sqlite://{}\"\n[[connections]]\nid = \"okta\"\nkind = \"okta\"\n\
+             [connections.saml]\nidp_metadata_file = \"{}\"\n",
+            dir.path().join("db.sqlite").display(),
+            metadata.display()
+        ),
+    )
+    .unwrap();
+    let mut daemon = Daemon::start(&config, dir.path(), &[("RUST_LOG", "info,xmlsec=debug")]);
+    let forged =
+        std::fs::read(repo_root().join("tests/fixtures/saml/responses/other-key.xml")).unwrap();
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(forged);
+    let res = reqwest::Client::new()
+        .post(format!("{}/sso/saml/okta/acs", daemon.base))
+        .form(&[("SAMLResponse", encoded.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    let line = daemon.wait_for(|l| l["target"] == "xmlsec");
+    assert_eq!(line["level"], "DEBUG");
+    assert!(
+        line["message"].as_str().unwrap().starts_with("func=xmlSec"),
+        "{line}"
+    );
+    daemon.wait_for(|l| l["code"] == "SAML-SIGNATURE");
+    let raw: Vec<_> = daemon
+        .seen
+        .iter()
+        .filter(|l| l.get("raw").is_some())
+        .collect();
+    assert!(raw.is_empty(), "lines outside the log format: {raw:?}");
+}

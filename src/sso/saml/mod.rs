@@ -12,9 +12,9 @@
 //!   or a [`Refusal`](crate::sso::Refusal) with a stable `SAML-…` code.
 //!
 //! Verification is CPU-bound C (xmlsec): callers run [`response::validate_response`] in
-//! `spawn_blocking`. xmlsec reports verification failures on stderr by itself; routing
-//! that into tracing needs its C error callback (FFI), which this crate's
-//! `unsafe_code = "forbid"` rules out, so those lines stay on stderr.
+//! `spawn_blocking`. xmlsec reports verification failures on stderr by itself; `serve`
+//! puts a pipe on stderr and logs those lines through tracing
+//! (`telemetry::init_logging_with_native_capture`).
 
 mod decrypt;
 pub mod metadata;

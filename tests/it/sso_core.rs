@@ -283,6 +283,64 @@ async fn scim_user_signs_in_and_is_signed_out_by_suspension(app: TestApp) {
         .to_owned();
     assert_eq!(session(&app, &newer).await.0, 200);
 
+    // Leaving the mapped group ends the access and the session at once; coming back
+    // re-activates without a new invitation, and signing in works again.
+    let (_, groups) = app
+        .scim_json(
+            OKTA_TOKEN,
+            Method::GET,
+            "/Groups?filter=displayName%20eq%20%22Engineering%22",
+            None,
+        )
+        .await;
+    let group = groups["Resources"][0]["id"]
+        .as_str()
+        .expect("group")
+        .to_owned();
+    let membership = |op: &str| {
+        json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{ "op": op, "path": "members", "value": [{ "value": id }] }] })
+    };
+    let path = format!("/Groups/{group}");
+    let (status, _) = app
+        .scim_json(OKTA_TOKEN, Method::PATCH, &path, Some(membership("remove")))
+        .await;
+    assert!(status == 200 || status == 204, "{status}");
+    assert_eq!(session(&app, &newer).await.0, 401);
+    let stored = app
+        .db
+        .store
+        .get_user(&id.as_str().into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.state, UserState::Suspended);
+    let (status, _) = app
+        .scim_json(OKTA_TOKEN, Method::PATCH, &path, Some(membership("add")))
+        .await;
+    assert!(status == 200 || status == 204, "{status}");
+    let stored = app
+        .db
+        .store
+        .get_user(&id.as_str().into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.state, UserState::Active);
+    assert_eq!(
+        app.db
+            .store
+            .list_invitations(&stored.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let (status, _, cookie) =
+        sign_in(&app, "okta", identity("00u-ana", "ana@acme.com"), None).await;
+    assert_eq!(status, 303);
+    let newer = cookie.expect("cookie");
+
     // Suspended through SCIM: the old cookie stops working at once.
     let (status, _) = app
         .scim_json(

@@ -34,6 +34,11 @@ const ROLE_CHANGE_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(730193
 /// several replicas); each commits by itself. See BENCHMARKS.md for both measured.
 const GROUP_COMMIT: bool = false;
 const BEGIN_BATCH: &str = "BEGIN";
+/// The groups of the user `u` as one JSON text, `[[id, displayName], …]` in id order (see
+/// sqlite.rs). `json_agg` over no rows is NULL.
+const USER_GROUPS_JSON: &str = "(SELECT COALESCE(json_agg(json_build_array(m.group_id, \
+    g.display_name) ORDER BY m.group_id)::text, '[]') FROM group_members m \
+    JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = u.id)";
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 

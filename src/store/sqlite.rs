@@ -40,6 +40,12 @@ const ROLE_CHANGE_LOCK: Option<&str> = None;
 const GROUP_COMMIT: bool = true;
 /// How a batch of write transactions begins: take the write lock up front.
 const BEGIN_BATCH: &str = "BEGIN IMMEDIATE";
+/// A user's groups as `(display_name, external_id)`, and as `(id, display_name)` in id
+/// order: a join, which SQLite runs as a primary-key lookup per membership.
+const GROUP_REFS_OF_USER: &str = "SELECT g.display_name, g.external_id FROM group_members m \
+    JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = $1";
+const GROUP_NAMES_OF_USER: &str = "SELECT m.group_id, g.display_name FROM group_members m \
+    JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY m.group_id";
 /// The groups of the user `u` as one JSON text, `[[id, displayName], …]` in id order, so
 /// that a user and its groups are one statement (one round trip to the connection's
 /// worker thread). `json_group_array` over no rows is `[]`.

@@ -9,7 +9,8 @@
 
 use super::{
     BEGIN_BATCH, Conn, DIALECT, Db, ENGINE, FOR_NO_KEY_UPDATE, FOR_UPDATE, FOR_UPDATE_SKIP_LOCKED,
-    GROUP_COMMIT, MIGRATOR, ROLE_CHANGE_LOCK, USER_GROUPS_JSON, begin_write, ts,
+    GROUP_COMMIT, GROUP_NAMES_OF_USER, GROUP_REFS_OF_USER, MIGRATOR, ROLE_CHANGE_LOCK,
+    USER_GROUPS_JSON, begin_write, ts,
 };
 use crate::domain::{
     AuditEvent, ConnectionId, GroupId, IdpGroup, IdpGroupRef, Invitation, InvitationStatus,

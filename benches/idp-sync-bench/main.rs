@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo bench --bench idp-sync-bench -- [--engine sqlite|postgres] [--postgres-url URL] [--quick]
+//! cargo bench --bench idp-sync-bench -- --callgrind SCENARIO --requests N   # see callgrind.rs
 //! ```
 //!
 //! One process serves, on loopback, the ceilings (a bare axum handler with a fixed JSON
@@ -17,6 +18,7 @@
     reason = "a benchmark tool: a failed set-up step ends the run with its message"
 )]
 
+mod callgrind;
 mod ceiling;
 mod load;
 mod postgres;
@@ -45,6 +47,9 @@ struct Args {
     postgres: bool,
     postgres_url: Option<String>,
     quick: bool,
+    /// `--callgrind SCENARIO`: a fixed number of requests for instruction counting.
+    callgrind: Option<String>,
+    requests: u64,
 }
 
 fn args() -> Args {
@@ -52,6 +57,8 @@ fn args() -> Args {
         postgres: false,
         postgres_url: None,
         quick: false,
+        callgrind: None,
+        requests: 1_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -62,6 +69,13 @@ fn args() -> Args {
                 a.postgres_url = it.next();
             }
             "--quick" => a.quick = true,
+            "--callgrind" => a.callgrind = it.next(),
+            "--requests" => {
+                a.requests = it
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_else(|| panic!("--requests takes a number"));
+            }
             "--bench" => {} // added by `cargo bench`
             other => panic!("unknown argument {other:?}; see BENCHMARKS.md"),
         }
@@ -132,6 +146,10 @@ fn patch_body(members: &[UserId]) -> String {
 
 fn main() {
     let args = args();
+    if let Some(scenario) = &args.callgrind {
+        callgrind::run(scenario, args.requests);
+        return;
+    }
     let quick = args.quick;
     let users: u64 = if quick { 10_000 } else { 100_000 };
     let window = if quick {

@@ -56,8 +56,11 @@ pub async fn get_user(
     id: &UserId,
 ) -> ProvisionResult<UserView> {
     let mut read = store.read().await?;
-    let user = owned_user(read.get_user(id).await?, connection, id)?;
-    let groups = groups_of(read.as_mut(), id).await?;
+    let (user, groups) = match read.get_user_with_groups(id).await? {
+        Some((user, groups)) => (Some(user), groups),
+        None => (None, Vec::new()),
+    };
+    let user = owned_user(user, connection, id)?;
     Ok(UserView { user, groups })
 }
 

@@ -153,16 +153,18 @@ fn project_value(
         Decision::KeepAll => true,
         Decision::Only(subs) => filter_subs(value, def, |sub, returned| {
             returned == Returned::Always
-                || (returned != Returned::Never && subs.iter().any(|s| s == sub))
+                || (returned != Returned::Never && subs.iter().any(|s| s.eq_ignore_ascii_case(sub)))
         }),
         Decision::Without(subs) => filter_subs(value, def, |sub, returned| {
             returned == Returned::Always
-                || (matches!(returned, Returned::Default) && !subs.iter().any(|s| s == sub))
+                || (matches!(returned, Returned::Default)
+                    && !subs.iter().any(|s| s.eq_ignore_ascii_case(sub)))
         }),
     }
 }
 
-/// Keeps the sub-attributes `keep(lowercase name, returned)` accepts, in the object or in
+/// Keeps the sub-attributes `keep(name, returned)` accepts (names compare
+/// case-insensitively: the callers' lists are lower case), in the object or in
 /// each object of an array (dropping values left empty); false when nothing is left.
 /// Values that are not complex are kept as they are.
 fn filter_subs(
@@ -175,7 +177,7 @@ fn filter_subs(
             let returned = def
                 .and_then(|d| d.sub_attribute(k))
                 .map_or(Returned::Default, |d| d.returned);
-            keep(&k.to_ascii_lowercase(), returned)
+            keep(k, returned)
         });
         !object.is_empty()
     };
@@ -280,17 +282,19 @@ impl Scope {
 
     fn decide(&self, name: &str, def: Option<&AttributeDef>) -> Decision {
         let returned = def.map_or(Returned::Default, |d| d.returned);
-        let name = name.to_ascii_lowercase();
         match returned {
             Returned::Never => return Decision::Drop,
             Returned::Always => return Decision::KeepAll,
             Returned::Default | Returned::Request => {}
         }
+        // The pairs are lower case; `name` is compared without allocating its lower case.
         let subs = |pairs: &[(String, Option<String>)]| -> (bool, Vec<String>) {
-            let direct = pairs.iter().any(|(a, s)| *a == name && s.is_none());
+            let direct = pairs
+                .iter()
+                .any(|(a, s)| a.eq_ignore_ascii_case(name) && s.is_none());
             let subs = pairs
                 .iter()
-                .filter(|(a, _)| *a == name)
+                .filter(|(a, _)| a.eq_ignore_ascii_case(name))
                 .filter_map(|(_, s)| s.clone())
                 .collect();
             (direct, subs)

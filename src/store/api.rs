@@ -40,6 +40,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait StoreRead: Send {
     // users
     async fn get_user(&mut self, id: &UserId) -> StoreResult<Option<User>>;
+    /// The user with [`StoreRead::group_names_of_user`], in one statement (what
+    /// `GET /Users/{id}` renders).
+    async fn get_user_with_groups(
+        &mut self,
+        id: &UserId,
+    ) -> StoreResult<Option<(User, Vec<(GroupId, String)>)>>;
     /// userName is compared case-insensitively (Unicode lower case).
     async fn find_user_by_user_name(
         &mut self,
@@ -99,6 +105,12 @@ pub trait StoreRead: Send {
     /// [`ScimListQuery`]. A filter the SQL translation refuses is
     /// [`StoreError::UnsupportedFilter`].
     async fn scim_list_users(&mut self, query: &ScimListQuery) -> StoreResult<ScimPage<User>>;
+    /// The same, each user with [`StoreRead::group_names_of_user`], in one statement per
+    /// page (plus the count when the page does not tell it).
+    async fn scim_list_users_with_groups(
+        &mut self,
+        query: &ScimListQuery,
+    ) -> StoreResult<ScimPage<(User, Vec<(GroupId, String)>)>>;
     /// The same for the connection's groups.
     async fn scim_list_groups(&mut self, query: &ScimListQuery) -> StoreResult<ScimPage<IdpGroup>>;
     /// What access resolution needs of the user's groups, sorted.

@@ -34,6 +34,24 @@ const ROLE_CHANGE_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(730193
 /// several replicas); each commits by itself. See BENCHMARKS.md for both measured.
 const GROUP_COMMIT: bool = false;
 const BEGIN_BATCH: &str = "BEGIN";
+/// A user's groups as `(display_name, external_id)`, and as `(id, display_name)` in id
+/// order. Each group looked up by primary key (the foreign key guarantees it is there):
+/// written as a join (or `IN`, or `LATERAL`), the planner hashes all of `idp_groups` for
+/// every user (0.12–0.22 ms against ≈ 0.04 ms with 1,000 groups, and growing with them).
+const GROUP_REFS_OF_USER: &str = "SELECT \
+    (SELECT g.display_name FROM idp_groups g WHERE g.id = m.group_id), \
+    (SELECT g.external_id FROM idp_groups g WHERE g.id = m.group_id) \
+    FROM group_members m WHERE m.user_id = $1";
+const GROUP_NAMES_OF_USER: &str = "SELECT m.group_id, \
+    (SELECT g.display_name FROM idp_groups g WHERE g.id = m.group_id) \
+    FROM group_members m WHERE m.user_id = $1 ORDER BY m.group_id";
+/// The groups of the user `u` as one JSON text, `[[id, displayName], …]` in id order (see
+/// sqlite.rs). `json_agg` over no rows is NULL. Each name is looked up by primary key (the
+/// foreign key guarantees it is there): written as a join, the planner hashes the whole
+/// `idp_groups` table for every user (0.25 ms against 0.07 ms with 1,000 groups).
+const USER_GROUPS_JSON: &str = "(SELECT COALESCE(json_agg(json_build_array(m.group_id, \
+    (SELECT g.display_name FROM idp_groups g WHERE g.id = m.group_id)) \
+    ORDER BY m.group_id)::text, '[]') FROM group_members m WHERE m.user_id = u.id)";
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 

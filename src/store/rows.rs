@@ -71,6 +71,30 @@ impl TryFrom<UserRow> for User {
     }
 }
 
+/// A user with its groups as the `USER_GROUPS_JSON` column of the engine writes them:
+/// `[[id, displayName], …]`.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserWithGroupsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    groups: String,
+}
+
+impl TryFrom<UserWithGroupsRow> for (User, Vec<(GroupId, String)>) {
+    type Error = StoreError;
+    fn try_from(r: UserWithGroupsRow) -> Result<Self, StoreError> {
+        let groups: Vec<(String, String)> = serde_json::from_str(&r.groups)
+            .map_err(|e| StoreError::Corrupt(format!("a user's groups: {e}")))?;
+        Ok((
+            User::try_from(r.user)?,
+            groups
+                .into_iter()
+                .map(|(id, name)| (GroupId::new(id), name))
+                .collect(),
+        ))
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct GroupRow {
     id: String,

@@ -40,12 +40,58 @@ const ROLE_CHANGE_LOCK: Option<&str> = None;
 const GROUP_COMMIT: bool = true;
 /// How a batch of write transactions begins: take the write lock up front.
 const BEGIN_BATCH: &str = "BEGIN IMMEDIATE";
+/// A user's groups as `(display_name, external_id)`, and as `(id, display_name)` in id
+/// order: a join, which SQLite runs as a primary-key lookup per membership.
+const GROUP_REFS_OF_USER: &str = "SELECT g.display_name, g.external_id FROM group_members m \
+    JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = $1";
+const GROUP_NAMES_OF_USER: &str = "SELECT m.group_id, g.display_name FROM group_members m \
+    JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY m.group_id";
+/// The groups of the user `u` as one JSON text, `[[id, displayName], …]` in id order, so
+/// that a user and its groups are one statement (one round trip to the connection's
+/// worker thread). `json_group_array` over no rows is `[]`.
+const USER_GROUPS_JSON: &str = "(SELECT json_group_array(json_array(m.group_id, \
+    g.display_name) ORDER BY m.group_id) FROM group_members m \
+    JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = u.id)";
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Timestamps are stored as fixed-width UTC text, so that text order is time order.
+/// Timestamps are stored as fixed-width UTC text, so that text order is time order:
+/// `2026-11-21T10:00:00.000000Z`, as `%Y-%m-%dT%H:%M:%S%.6fZ` writes it. Written digit by
+/// digit (every write binds two or three of them; chrono's `format` parses its pattern
+/// each time); years outside 0–9999 and leap seconds take chrono's way.
 fn ts(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    const PATTERN: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+    let (year, nanos) = (t.year(), t.nanosecond());
+    let Ok(year) = u32::try_from(year) else {
+        return t.format(PATTERN).to_string();
+    };
+    if year > 9999 || nanos >= 1_000_000_000 {
+        return t.format(PATTERN).to_string();
+    }
+    let mut out = String::with_capacity(27);
+    push_digits(&mut out, year, 4);
+    for (sep, value, width) in [
+        ('-', t.month(), 2),
+        ('-', t.day(), 2),
+        ('T', t.hour(), 2),
+        (':', t.minute(), 2),
+        (':', t.second(), 2),
+        ('.', nanos / 1_000, 6),
+    ] {
+        out.push(sep);
+        push_digits(&mut out, value, width);
+    }
+    out.push('Z');
+    out
+}
+
+/// `value` in decimal, zero-padded to `width` digits (`value` < 10^`width`).
+fn push_digits(out: &mut String, value: u32, width: u32) {
+    for i in (0..width).rev() {
+        let digit = (value / 10u32.pow(i)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
 }
 
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {
@@ -162,6 +208,30 @@ mod tests {
         );
         assert!(location("sqlite://").is_err());
         assert!(location("postgres://x").is_err());
+    }
+
+    #[test]
+    fn timestamps_are_written_as_chrono_writes_them() {
+        let pattern = "%Y-%m-%dT%H:%M:%S%.6fZ";
+        let mut samples = vec![
+            DateTime::from_timestamp(0, 0),
+            DateTime::from_timestamp(1_700_000_000, 5_000),
+            DateTime::from_timestamp(1_700_000_000, 999_999_999),
+            DateTime::from_timestamp(-62_167_219_200, 0), // year 0
+            DateTime::from_timestamp(253_402_300_799, 999_999_000), // 9999-12-31
+            DateTime::from_timestamp(253_402_300_800, 0), // year 10000
+            DateTime::from_timestamp(-62_167_219_201, 0), // year -1
+            DateTime::from_timestamp(1_483_228_799, 1_500_000_000), // a leap second
+        ];
+        let mut x: i64 = 12_345;
+        for _ in 0..2_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let secs = (x >> 20).rem_euclid(4_102_444_800);
+            samples.push(DateTime::from_timestamp(secs, (x as u32) % 1_000_000_000));
+        }
+        for t in samples.into_iter().flatten() {
+            assert_eq!(ts(t), t.format(pattern).to_string(), "{t:?}");
+        }
     }
 
     #[test]

@@ -130,10 +130,20 @@ impl ScimResponse {
     }
 }
 
+/// A JSON value as bytes, as `to_string` writes it.
+fn json_bytes(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1_024);
+    // Writing to a Vec cannot fail, and a `Value`'s map keys are strings.
+    let _ = serde_json::to_writer(&mut out, value);
+    out
+}
+
 impl IntoResponse for ScimResponse {
     fn into_response(self) -> Response {
         let mut response = match self.body {
-            Some(body) => (self.status, body.to_string()).into_response(),
+            // `to_vec`, not `to_string`: `Value`'s `Display` goes through the formatting
+            // machinery for every token.
+            Some(body) => (self.status, json_bytes(&body)).into_response(),
             None => self.status.into_response(),
         };
         let headers = response.headers_mut();

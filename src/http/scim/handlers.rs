@@ -307,15 +307,18 @@ async fn run_list(
     let mut read = state.store.read().await?;
     match rt {
         ResourceType::User => {
-            let page = read.scim_list_users(&store_query).await?;
-            let with_groups = projection.wants("groups", rt);
+            // Each user's groups come in the same statement as the page.
+            let page = if projection.wants("groups", rt) {
+                read.scim_list_users_with_groups(&store_query).await?
+            } else {
+                let page = read.scim_list_users(&store_query).await?;
+                crate::store::ScimPage {
+                    total_results: page.total_results,
+                    items: page.items.into_iter().map(|u| (u, Vec::new())).collect(),
+                }
+            };
             let mut out = Vec::with_capacity(page.items.len());
-            for user in page.items {
-                let groups = if with_groups {
-                    crate::provision::user_groups(read.as_mut(), &user.id).await?
-                } else {
-                    Vec::new()
-                };
+            for (user, groups) in page.items {
                 let mut r = resource::render_user(&user, &groups, &base);
                 projection.apply(&mut r, rt);
                 out.push(r);

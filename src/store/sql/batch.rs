@@ -12,8 +12,8 @@
 //! for a [`Lease`]: the writer connection, inside the open batch transaction, after
 //! `SAVEPOINT idp_sync_request`. The caller runs its reads and writes on it exactly as on a
 //! transaction of its own, then
-//! * commits: `RELEASE SAVEPOINT`, hands the connection back and waits until the batch
-//!   COMMIT has returned — only then does its `commit()` return `Ok`;
+//! * commits: hands the connection back and waits until the batch COMMIT has returned —
+//!   only then does its `commit()` return `Ok`; the writer runs `RELEASE SAVEPOINT`;
 //! * or rolls back, fails, or drops the lease: the writer runs
 //!   `ROLLBACK TO SAVEPOINT; RELEASE SAVEPOINT`, which undoes exactly this request's work
 //!   (a 409 on one user does not touch the others of the batch).
@@ -22,6 +22,13 @@
 //! (never waiting for more: a lone request is committed at once) and the batch has fewer
 //! than [`MAX_BATCH`] requests, else commits and answers every request of the batch with
 //! the COMMIT's result.
+//!
+//! Every statement is a round trip to the connection's worker thread, so the writer sends
+//! what follows a request as one: `RELEASE` (or `ROLLBACK TO; RELEASE`) together with the
+//! next request's `SAVEPOINT`, or with the `COMMIT`; `BEGIN IMMEDIATE` together with the
+//! first `SAVEPOINT`. When such a pair fails it is not known how far it got, so the batch
+//! is rolled back whole and every request in it (and the next one) is answered with the
+//! error.
 //!
 //! Why the promises of a transaction still hold:
 //! * **All or nothing per request.** A request's work is either released into the batch
@@ -124,13 +131,9 @@ impl Lease {
         }
     }
 
-    /// Releases the savepoint and waits for the batch COMMIT.
+    /// Hands the connection back for the writer to release the savepoint, and waits for
+    /// the batch COMMIT.
     pub(super) async fn commit(mut self) -> StoreResult<()> {
-        let released = sqlx::query(RELEASE).execute(self.conn()).await;
-        if let Err(e) = released {
-            self.give_back(Outcome::Abandoned);
-            return Err(e.into());
-        }
         let (reply, committed) = oneshot::channel();
         self.give_back(Outcome::Released(reply));
         match committed.await {
@@ -173,6 +176,11 @@ async fn writer(
     begin: &'static str,
     mut requests: mpsc::UnboundedReceiver<LeaseReply>,
 ) {
+    let open_batch = format!("{begin}; {SAVEPOINT}");
+    let release_and_next = format!("{RELEASE}; {SAVEPOINT}");
+    let undo_and_next = format!("{ROLLBACK_TO}; {RELEASE}; {SAVEPOINT}");
+    let undo = format!("{ROLLBACK_TO}; {RELEASE}");
+    let release_and_commit = format!("{RELEASE}; COMMIT");
     'batches: while let Some(first) = requests.recv().await {
         let mut conn = match pool.acquire().await {
             Ok(c) => c,
@@ -181,19 +189,20 @@ async fn writer(
                 continue;
             }
         };
-        if let Err(e) = sqlx::query(begin).execute(&mut *conn).await {
+        // The batch opens with the first request's savepoint, in one round trip.
+        if let Err(e) = run(&mut conn, &open_batch).await {
+            // If BEGIN went through and SAVEPOINT did not, end the transaction (a ROLLBACK
+            // outside one fails harmlessly).
+            let _ = run(&mut conn, "ROLLBACK").await;
             let _ = first.send(Err(e.into()));
             continue;
         }
         let mut released: Vec<CommitReply> = Vec::new();
-        let mut broken: Option<String> = None;
-        let mut next = Some(first);
-        while let Some(reply) = next.take() {
-            if let Err(e) = sqlx::query(SAVEPOINT).execute(&mut *conn).await {
-                broken = Some(e.to_string());
-                let _ = reply.send(Err(e.into()));
-                break;
-            }
+        // What the last leased request left to be settled: its commit reply if it released
+        // its work, `None` if it is to be undone.
+        let mut pending: Option<CommitReply>;
+        let mut reply = first;
+        loop {
             let (back, returned) = oneshot::channel();
             // A requester that went away drops the lease, which comes back abandoned.
             let _ = reply.send(Ok(Lease {
@@ -207,45 +216,65 @@ async fn writer(
                 continue 'batches;
             };
             conn = c;
-            match outcome {
-                Outcome::Released(done) => released.push(done),
-                Outcome::Abandoned => {
-                    let undone = match sqlx::query(ROLLBACK_TO).execute(&mut *conn).await {
-                        Ok(_) => sqlx::query(RELEASE).execute(&mut *conn).await,
-                        Err(e) => Err(e),
-                    };
-                    if let Err(e) = undone {
-                        broken = Some(e.to_string());
-                        break;
-                    }
+            pending = match outcome {
+                Outcome::Released(done) => Some(done),
+                Outcome::Abandoned => None,
+            };
+            let next = if released.len() + usize::from(pending.is_some()) < MAX_BATCH {
+                requests.try_recv().ok()
+            } else {
+                None
+            };
+            let Some(next) = next else { break };
+            // Settle the last request and open the next one's savepoint in one round trip.
+            let settle = if pending.is_some() {
+                &release_and_next
+            } else {
+                &undo_and_next
+            };
+            if let Err(e) = run(&mut conn, settle).await {
+                // Whether the last request's work was settled is unknown: the batch is
+                // rolled back whole and nobody in it is told it committed.
+                let _ = run(&mut conn, "ROLLBACK").await;
+                let message = e.to_string();
+                released.extend(pending);
+                for done in released {
+                    let _ = done.send(Err(message.clone()));
                 }
+                let _ = next.send(Err(e.into()));
+                continue 'batches;
             }
-            if released.len() < MAX_BATCH {
-                next = requests.try_recv().ok();
-            }
+            released.extend(pending.take());
+            reply = next;
         }
-        if released.is_empty() && broken.is_some() {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            continue;
-        }
-        let result = match broken {
-            Some(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                Err(e)
+        // The batch ends with the last request: release (or undo) it and commit.
+        let result = match pending {
+            Some(done) => {
+                released.push(done);
+                run(&mut conn, &release_and_commit).await
             }
-            None => match sqlx::query("COMMIT").execute(&mut *conn).await {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    // Leave the connection outside any transaction for the next batch.
-                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                    Err(e.to_string())
-                }
+            None => match run(&mut conn, &undo).await {
+                Ok(()) if released.is_empty() => run(&mut conn, "ROLLBACK").await,
+                Ok(()) => run(&mut conn, "COMMIT").await,
+                Err(e) => Err(e),
             },
         };
+        let result = result.map_err(|e| e.to_string());
+        if result.is_err() {
+            // Leave the connection outside any transaction for the next batch.
+            let _ = run(&mut conn, "ROLLBACK").await;
+        }
         for done in released {
             let _ = done.send(result.clone());
         }
     }
+}
+
+/// Runs one or more `;`-separated statements (no parameters) in one round trip to the
+/// connection's worker; prepared once and cached like any query.
+async fn run(conn: &mut PoolConnection<Db>, sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(sql).execute(&mut **conn).await?;
+    Ok(())
 }
 
 fn conn_lost(released: Vec<CommitReply>) {

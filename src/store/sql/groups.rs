@@ -4,7 +4,7 @@
 //! pages walk the primary key `(group_id, user_id)` with a cursor, so a page of a
 //! 100,000-member group costs the page, not the offset.
 
-use super::{Conn, FOR_UPDATE, ts};
+use super::{Conn, FOR_UPDATE, GROUP_NAMES_OF_USER, GROUP_REFS_OF_USER, ts};
 use crate::domain::{ConnectionId, GroupId, IdpGroup, IdpGroupRef, UserId};
 use crate::store::error::StoreError;
 use crate::store::rows::GroupRow;
@@ -254,13 +254,10 @@ pub(super) async fn refs_of_user(
     c: &mut Conn,
     user: &UserId,
 ) -> Result<Vec<IdpGroupRef>, StoreError> {
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT g.display_name, g.external_id FROM group_members m \
-         JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = $1",
-    )
-    .bind(user.as_str())
-    .fetch_all(c)
-    .await?;
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(GROUP_REFS_OF_USER)
+        .bind(user.as_str())
+        .fetch_all(c)
+        .await?;
     let mut refs: Vec<IdpGroupRef> = rows
         .into_iter()
         .map(|(display_name, external_id)| IdpGroupRef {
@@ -287,13 +284,10 @@ pub(super) async fn names_of_user(
     c: &mut Conn,
     user: &UserId,
 ) -> Result<Vec<(GroupId, String)>, StoreError> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT m.group_id, g.display_name FROM group_members m \
-         JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY m.group_id",
-    )
-    .bind(user.as_str())
-    .fetch_all(c)
-    .await?;
+    let rows: Vec<(String, String)> = sqlx::query_as(GROUP_NAMES_OF_USER)
+        .bind(user.as_str())
+        .fetch_all(c)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, name)| (GroupId::new(id), name))

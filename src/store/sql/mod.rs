@@ -9,7 +9,8 @@
 
 use super::{
     BEGIN_BATCH, Conn, DIALECT, Db, ENGINE, FOR_NO_KEY_UPDATE, FOR_UPDATE, FOR_UPDATE_SKIP_LOCKED,
-    GROUP_COMMIT, MIGRATOR, ROLE_CHANGE_LOCK, begin_write, ts,
+    GROUP_COMMIT, GROUP_NAMES_OF_USER, GROUP_REFS_OF_USER, MIGRATOR, ROLE_CHANGE_LOCK,
+    USER_GROUPS_JSON, begin_write, ts,
 };
 use crate::domain::{
     AuditEvent, ConnectionId, GroupId, IdpGroup, IdpGroupRef, Invitation, InvitationStatus,
@@ -129,6 +130,12 @@ impl StoreRead for SqlHandle {
     async fn get_user(&mut self, id: &UserId) -> StoreResult<Option<User>> {
         users::get(self.conn(), id, false).await
     }
+    async fn get_user_with_groups(
+        &mut self,
+        id: &UserId,
+    ) -> StoreResult<Option<(User, Vec<(GroupId, String)>)>> {
+        users::get_with_groups(self.conn(), id).await
+    }
     async fn find_user_by_user_name(
         &mut self,
         connection: &ConnectionId,
@@ -199,6 +206,12 @@ impl StoreRead for SqlHandle {
     }
     async fn scim_list_users(&mut self, query: &ScimListQuery) -> StoreResult<ScimPage<User>> {
         scim::list_users(self.conn(), query).await
+    }
+    async fn scim_list_users_with_groups(
+        &mut self,
+        query: &ScimListQuery,
+    ) -> StoreResult<ScimPage<(User, Vec<(GroupId, String)>)>> {
+        scim::list_users_with_groups(self.conn(), query).await
     }
     async fn scim_list_groups(&mut self, query: &ScimListQuery) -> StoreResult<ScimPage<IdpGroup>> {
         scim::list_groups(self.conn(), query).await

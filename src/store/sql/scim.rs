@@ -1,10 +1,10 @@
 //! SCIM listing: a connection's users or groups, filtered by a translated SCIM filter,
 //! sorted, counted and paged (see [`ScimListQuery`] for the paging contract).
 
-use super::{Conn, DIALECT, Db, ts};
-use crate::domain::{IdpGroup, User};
+use super::{Conn, DIALECT, Db, USER_GROUPS_JSON, ts};
+use crate::domain::{GroupId, IdpGroup, User};
 use crate::store::error::StoreError;
-use crate::store::rows::{GroupRow, UserRow};
+use crate::store::rows::{GroupRow, UserRow, UserWithGroupsRow};
 use crate::store::scim_filter::{self, Resource, SqlParam};
 use crate::store::types::{ScimListQuery, ScimPage};
 use sqlx::query::{QueryAs, QueryScalar};
@@ -110,62 +110,99 @@ pub(super) async fn list_users(
     c: &mut Conn,
     q: &ScimListQuery,
 ) -> Result<ScimPage<User>, StoreError> {
-    let s = selection(q, Resource::User)?;
-    let total_results = count(&mut *c, q, &s).await?;
-    if q.count == 0 || total_results == 0 {
-        return Ok(ScimPage {
-            total_results,
-            items: Vec::new(),
-        });
-    }
-    let (limit_offset, limit, offset) = paging(q, &s);
-    let sql = format!(
-        "SELECT {USER_COLUMNS} {} ORDER BY {}{limit_offset}",
-        s.from_where, s.order_by
-    );
-    let query = sqlx::query_as::<Db, UserRow>(&sql).bind(q.connection.as_str());
-    let items = bind_as(query, &s.params)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(c)
-        .await?
-        .into_iter()
-        .map(User::try_from)
-        .collect::<Result<_, _>>()?;
-    Ok(ScimPage {
-        total_results,
-        items,
+    page_of(c, q, Resource::User, USER_COLUMNS, |r: UserRow| {
+        User::try_from(r)
     })
+    .await
+}
+
+/// [`list_users`], each user with its groups (the engine's `USER_GROUPS_JSON`).
+pub(super) async fn list_users_with_groups(
+    c: &mut Conn,
+    q: &ScimListQuery,
+) -> Result<ScimPage<(User, Vec<(GroupId, String)>)>, StoreError> {
+    let columns = format!("{USER_COLUMNS}, {USER_GROUPS_JSON} AS groups");
+    page_of(c, q, Resource::User, &columns, |r: UserWithGroupsRow| {
+        r.try_into()
+    })
+    .await
 }
 
 pub(super) async fn list_groups(
     c: &mut Conn,
     q: &ScimListQuery,
 ) -> Result<ScimPage<IdpGroup>, StoreError> {
-    let s = selection(q, Resource::Group)?;
-    let total_results = count(&mut *c, q, &s).await?;
-    if q.count == 0 || total_results == 0 {
+    page_of(c, q, Resource::Group, GROUP_COLUMNS, |r: GroupRow| {
+        Ok(IdpGroup::from(r))
+    })
+    .await
+}
+
+/// One page and the total. The page is read first: when it is neither empty nor full it
+/// tells the total itself (`offset + its length`; no match at all when the first page is
+/// empty), and the `COUNT` statement runs only when it does not — a full page, or a page
+/// past the end. Like the two statements before, the page and the count are not one
+/// snapshot: a concurrent write may land between them.
+async fn page_of<R, T>(
+    c: &mut Conn,
+    q: &ScimListQuery,
+    resource: Resource,
+    columns: &str,
+    convert: impl Fn(R) -> Result<T, StoreError>,
+) -> Result<ScimPage<T>, StoreError>
+where
+    R: for<'r> FromRow<'r, <Db as sqlx::Database>::Row> + Send + Unpin,
+{
+    let s = selection(q, resource)?;
+    if q.count == 0 {
         return Ok(ScimPage {
-            total_results,
+            total_results: count(&mut *c, q, &s).await?,
             items: Vec::new(),
         });
     }
     let (limit_offset, limit, offset) = paging(q, &s);
     let sql = format!(
-        "SELECT {GROUP_COLUMNS} {} ORDER BY {}{limit_offset}",
+        "SELECT {columns} {} ORDER BY {}{limit_offset}",
         s.from_where, s.order_by
     );
-    let query = sqlx::query_as::<Db, GroupRow>(&sql).bind(q.connection.as_str());
+    let query = sqlx::query_as::<Db, R>(&sql).bind(q.connection.as_str());
     let items = bind_as(query, &s.params)
         .bind(limit)
         .bind(offset)
-        .fetch_all(c)
+        .fetch_all(&mut *c)
         .await?
         .into_iter()
-        .map(IdpGroup::from)
-        .collect();
+        .map(convert)
+        .collect::<Result<Vec<T>, _>>()?;
+    let total_results = match total_from_page(offset, limit, items.len()) {
+        Some(total) => total,
+        None => count(&mut *c, q, &s).await?,
+    };
     Ok(ScimPage {
         total_results,
         items,
     })
+}
+
+/// The total a page tells by itself: a page that is neither empty nor full is the last
+/// one; an empty first page means no match.
+fn total_from_page(offset: i64, limit: i64, len: usize) -> Option<u64> {
+    let len = i64::try_from(len).ok()?;
+    let tells = (len > 0 && len < limit) || (len == 0 && offset == 0);
+    tells.then(|| u64::try_from(offset.saturating_add(len)).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total_from_page;
+
+    #[test]
+    fn a_page_tells_the_total_only_when_it_is_the_last_one() {
+        assert_eq!(total_from_page(0, 100, 0), Some(0));
+        assert_eq!(total_from_page(0, 100, 1), Some(1));
+        assert_eq!(total_from_page(200, 100, 37), Some(237));
+        // Full: more may follow. Empty past the start: how far past is unknown.
+        assert_eq!(total_from_page(0, 100, 100), None);
+        assert_eq!(total_from_page(200, 100, 0), None);
+    }
 }

@@ -1,9 +1,9 @@
 //! Users: create, read by any of their identities, optimistic update, delete, list.
 
-use super::{Conn, FOR_NO_KEY_UPDATE, FOR_UPDATE, ROLE_CHANGE_LOCK, ts};
-use crate::domain::{ConnectionId, User, UserId};
+use super::{Conn, FOR_NO_KEY_UPDATE, FOR_UPDATE, ROLE_CHANGE_LOCK, USER_GROUPS_JSON, ts};
+use crate::domain::{ConnectionId, GroupId, User, UserId};
 use crate::store::error::StoreError;
-use crate::store::rows::UserRow;
+use crate::store::rows::{UserRow, UserWithGroupsRow};
 use crate::store::types::{UserQuery, page_size};
 use sqlx::types::Json;
 
@@ -33,6 +33,21 @@ pub(super) async fn get(c: &mut Conn, id: &UserId, lock: bool) -> Result<Option<
         .fetch_optional(c)
         .await?
         .map(User::try_from)
+        .transpose()
+}
+
+/// The user and its groups (`(id, displayName)` in id order) in one statement.
+pub(super) async fn get_with_groups(
+    c: &mut Conn,
+    id: &UserId,
+) -> Result<Option<(User, Vec<(GroupId, String)>)>, StoreError> {
+    let sql =
+        format!("SELECT {COLUMNS}, {USER_GROUPS_JSON} AS groups FROM users u WHERE u.id = $1");
+    sqlx::query_as::<_, UserWithGroupsRow>(&sql)
+        .bind(id.as_str())
+        .fetch_optional(c)
+        .await?
+        .map(TryFrom::try_from)
         .transpose()
 }
 

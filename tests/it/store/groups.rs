@@ -3,7 +3,7 @@
 use super::{group, now, okta, user};
 use crate::support::both_engines;
 use idp_sync::domain::{ConnectionId, IdpGroupRef, UserId};
-use idp_sync::store::{ConflictKind, Store, StoreError};
+use idp_sync::store::{ConflictKind, ScimListQuery, Store, StoreError};
 use std::sync::Arc;
 
 both_engines!(group_round_trips);
@@ -162,4 +162,100 @@ async fn groups_of_a_user(store: Arc<dyn Store>) {
     ids.sort();
     let mut read = store.read().await.unwrap();
     assert_eq!(read.group_ids_of_user(&u.id).await.unwrap(), ids);
+}
+
+both_engines!(a_user_and_its_groups_in_one_read);
+/// `get_user_with_groups` and `scim_list_users_with_groups` (one statement each) answer
+/// what `get_user` / `scim_list_users` and `group_names_of_user` answer, and a list page
+/// that is not full tells the same total as the COUNT.
+async fn a_user_and_its_groups_in_one_read(store: Arc<dyn Store>) {
+    let names = ["Zeta", r#"Eng "core" \ ünïcode"#, "Alpha", "Ops"];
+    let mut groups = Vec::new();
+    for name in names {
+        let g = group(name);
+        store.create_group(&g).await.unwrap();
+        groups.push(g);
+    }
+    let mut users = Vec::new();
+    for i in 0..5 {
+        let u = user(&format!("member{i}@acme.com"));
+        store.create_user(&u).await.unwrap();
+        users.push(u);
+    }
+    // Group j has the users j..4: user i is in the groups 0..=i, user 4 in none.
+    for (j, g) in groups.iter().enumerate() {
+        let members: Vec<UserId> = users[j..4].iter().map(|u| u.id.clone()).collect();
+        store.add_group_members(&g.id, &members).await.unwrap();
+    }
+    let mut read = store.read().await.unwrap();
+    for u in &users {
+        let (found, their_groups) = read.get_user_with_groups(&u.id).await.unwrap().unwrap();
+        assert_eq!(&found, u);
+        assert_eq!(
+            their_groups,
+            read.group_names_of_user(&u.id).await.unwrap(),
+            "{}",
+            u.user_name
+        );
+    }
+    assert_eq!(
+        read.get_user_with_groups(&users[3].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+            .len(),
+        4
+    );
+    assert!(
+        read.get_user_with_groups(&users[4].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+            .is_empty()
+    );
+    assert!(
+        read.get_user_with_groups(&UserId::new("no-such-user"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    for (start_index, count) in [
+        (1, 100),
+        (1, 5),
+        (1, 2),
+        (2, 2),
+        (5, 2),
+        (6, 2),
+        (9, 3),
+        (1, 0),
+    ] {
+        let mut q = ScimListQuery::new(okta(), count);
+        q.start_index = start_index;
+        let plain = read.scim_list_users(&q).await.unwrap();
+        let with = read.scim_list_users_with_groups(&q).await.unwrap();
+        assert_eq!(plain.total_results, 5, "start {start_index} count {count}");
+        assert_eq!(with.total_results, 5, "start {start_index} count {count}");
+        let ids: Vec<&UserId> = with.items.iter().map(|(u, _)| &u.id).collect();
+        assert_eq!(ids, plain.items.iter().map(|u| &u.id).collect::<Vec<_>>());
+        for (u, their_groups) in &with.items {
+            assert_eq!(
+                their_groups,
+                &read.group_names_of_user(&u.id).await.unwrap()
+            );
+        }
+    }
+    let mut none = ScimListQuery::new(okta(), 10);
+    none.filter = Some(idp_sync::scim::Filter::parse(r#"userName eq "nobody""#).unwrap());
+    assert_eq!(
+        read.scim_list_users_with_groups(&none)
+            .await
+            .unwrap()
+            .total_results,
+        0
+    );
+    none.start_index = 3;
+    assert_eq!(read.scim_list_users(&none).await.unwrap().total_results, 0);
 }

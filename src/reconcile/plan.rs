@@ -24,7 +24,8 @@ pub struct DirectoryUser {
 }
 
 /// Reads every user (the `manual` connection excluded: mappings do not govern them), with
-/// their IdP groups and stored access.
+/// their IdP groups and stored access — without their stored SCIM resource (`scim` is
+/// null), which planning does not need.
 pub async fn load_directory(read: &mut dyn StoreRead) -> StoreResult<Vec<DirectoryUser>> {
     let manual = ConnectionId::manual();
     let mut out = Vec::new();
@@ -39,10 +40,13 @@ pub async fn load_directory(read: &mut dyn StoreRead) -> StoreResult<Vec<Directo
             .await?;
         let full = page.len() == 1_000;
         after = page.last().map(|u| u.id.clone());
-        for user in page {
+        for mut user in page {
             if user.connection == manual {
                 continue;
             }
+            // The stored SCIM resource is most of a user's memory and the planner never
+            // reads it: a snapshot of 100,000 users would otherwise hold them all.
+            user.scim = serde_json::Value::Null;
             let groups = read.groups_of_user(&user.id).await?;
             let access = read.get_access(&user.id).await?.map(|a| a.resolved);
             out.push(DirectoryUser {

@@ -93,11 +93,6 @@ impl Browser {
         }
     }
 
-    /// The page's text as it is now (empty while a navigation replaces the page).
-    pub async fn text(&self) -> String {
-        self.text_now().await.unwrap_or_default()
-    }
-
     /// The page's text as it is now; `None` while a navigation replaces the page.
     async fn text_now(&self) -> Option<String> {
         let body = self.client.find(Locator::Css("body")).await.ok()?;

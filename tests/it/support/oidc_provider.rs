@@ -14,13 +14,12 @@
 //! `support::browser`; the OIDC tests need only HTTP): a cookie jar per origin, redirects
 //! followed one hop at a time, so tests can stop at the IdP or at the callback.
 
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
-use reqwest::{Response, StatusCode};
+pub use super::scripted_browser::{HttpBrowser, redirect_target as location};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -181,144 +180,4 @@ impl EvilProvider {
             _child: child,
         }
     }
-}
-
-/// A browser: cookies per origin (`scheme://host:port`), no automatic redirects.
-pub struct HttpBrowser {
-    http: reqwest::Client,
-    cookies: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
-}
-
-impl Default for HttpBrowser {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-fn origin(url: &reqwest::Url) -> String {
-    url.origin().ascii_serialization()
-}
-
-impl HttpBrowser {
-    pub fn new() -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            cookies: Mutex::default(),
-        }
-    }
-
-    fn cookie_header(&self, url: &reqwest::Url) -> Option<String> {
-        let jar = self.cookies.lock().unwrap();
-        let cookies = jar.get(&origin(url))?;
-        (!cookies.is_empty()).then(|| {
-            cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    fn keep_cookies(&self, url: &reqwest::Url, response: &Response) {
-        let mut jar = self.cookies.lock().unwrap();
-        let cookies = jar.entry(origin(url)).or_default();
-        for header in response.headers().get_all(SET_COOKIE) {
-            let text = header.to_str().unwrap_or_default();
-            let pair = text.split(';').next().unwrap_or_default();
-            if let Some((name, value)) = pair.split_once('=') {
-                let expired = text.to_ascii_lowercase().contains("max-age=0")
-                    || text
-                        .to_ascii_lowercase()
-                        .contains("expires=thu, 01 jan 1970");
-                if value.is_empty() || expired {
-                    cookies.remove(name.trim());
-                } else {
-                    cookies.insert(name.trim().to_owned(), value.to_owned());
-                }
-            }
-        }
-    }
-
-    /// The cookie `name` this browser holds for `url`'s origin.
-    pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
-        let url = reqwest::Url::parse(url).expect("url");
-        self.cookies
-            .lock()
-            .unwrap()
-            .get(&origin(&url))?
-            .get(name)
-            .cloned()
-    }
-
-    async fn send(&self, url: &str, request: reqwest::RequestBuilder) -> Response {
-        let parsed = reqwest::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-        let request = match self.cookie_header(&parsed) {
-            Some(cookies) => request.header(COOKIE, cookies),
-            None => request,
-        };
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{url}: {e}"));
-        self.keep_cookies(&parsed, &response);
-        response
-    }
-
-    pub async fn get(&self, url: &str) -> Response {
-        self.send(url, self.http.get(url)).await
-    }
-
-    /// GET asking for JSON (`Accept: application/json`).
-    pub async fn get_json(&self, url: &str) -> Response {
-        self.send(url, self.http.get(url).header("accept", "application/json"))
-            .await
-    }
-
-    pub async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Response {
-        let body = fields
-            .iter()
-            .map(|(k, v)| format!("{k}={}", urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let request = self
-            .http
-            .post(url)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        self.send(url, request).await
-    }
-
-    /// Follows redirects from `url` until a response is not a redirect or its target
-    /// starts with `stop_at`; returns that response's URL and the response.
-    pub async fn follow(&self, url: &str, stop_at: &str) -> (String, Response) {
-        let mut url = url.to_owned();
-        for _ in 0..20 {
-            let response = self.get(&url).await;
-            let Some(next) = location(&url, &response) else {
-                return (url, response);
-            };
-            if next.starts_with(stop_at) {
-                return (next, response);
-            }
-            url = next;
-        }
-        panic!("more than 20 redirects from {url}");
-    }
-}
-
-/// The absolute target of a redirect response, if it is one.
-pub fn location(from: &str, response: &Response) -> Option<String> {
-    if !response.status().is_redirection() {
-        return None;
-    }
-    let target = response.headers().get(LOCATION)?.to_str().ok()?;
-    let base = reqwest::Url::parse(from).ok()?;
-    Some(base.join(target).ok()?.to_string())
-}
-
-fn urlencode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

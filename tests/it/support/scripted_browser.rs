@@ -3,14 +3,16 @@
 //! (name → value; the paths in play are `/` and `/sso/`, both covering every SSO URL),
 //! and reads the auto-submitting forms IdPs answer with so the test can post them.
 
+use reqwest::Response;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
+/// [`HttpBrowser`] as the SAML tests drive it: asks for JSON when `json` is set, and posts
+/// the forms IdP pages answer with.
 #[derive(Default)]
 pub struct ScriptedBrowser {
-    http: reqwest::Client,
-    /// origin → cookie name → value
-    jar: BTreeMap<String, BTreeMap<String, String>>,
+    inner: HttpBrowser,
     /// Ask for JSON (refusals then come as `{"error": {"code", "message"}}`).
     pub json: bool,
 }
@@ -31,72 +33,34 @@ impl PostForm {
     }
 }
 
-fn origin(url: &str) -> String {
-    let u = url::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-    u.origin().ascii_serialization()
+fn origin(url: &reqwest::Url) -> String {
+    url.origin().ascii_serialization()
 }
 
 impl ScriptedBrowser {
     pub fn new() -> ScriptedBrowser {
-        ScriptedBrowser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            ..ScriptedBrowser::default()
-        }
+        ScriptedBrowser::default()
     }
 
     /// The value of cookie `name` set by `url`'s origin.
     pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
-        self.jar.get(&origin(url))?.get(name).cloned()
-    }
-
-    fn cookie_header(&self, url: &str) -> Option<String> {
-        let cookies = self.jar.get(&origin(url))?;
-        (!cookies.is_empty()).then(|| {
-            cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
-    }
-
-    fn keep_cookies(&mut self, url: &str, res: &reqwest::Response) {
-        let jar = self.jar.entry(origin(url)).or_default();
-        for value in res.headers().get_all(SET_COOKIE) {
-            let text = value.to_str().expect("ascii Set-Cookie");
-            let pair = text.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').expect("name=value");
-            let expired = text.contains("Max-Age=0") || value.is_empty();
-            if expired {
-                jar.remove(name.trim());
-            } else {
-                jar.insert(name.trim().to_owned(), value.trim().to_owned());
-            }
-        }
+        self.inner.cookie(url, name)
     }
 
     async fn send(&mut self, url: &str, mut req: reqwest::RequestBuilder) -> reqwest::Response {
-        if let Some(cookies) = self.cookie_header(url) {
-            req = req.header(COOKIE, cookies);
-        }
         if self.json {
             req = req.header("accept", "application/json");
         }
-        let res = req.send().await.unwrap_or_else(|e| panic!("{url}: {e}"));
-        self.keep_cookies(url, &res);
-        res
+        self.inner.send(url, req).await
     }
 
     pub async fn get(&mut self, url: &str) -> reqwest::Response {
-        let req = self.http.get(url);
+        let req = self.inner.client().get(url);
         self.send(url, req).await
     }
 
     pub async fn post(&mut self, form: &PostForm) -> reqwest::Response {
-        let req = self.http.post(&form.action).form(&form.fields);
+        let req = self.inner.client().post(&form.action).form(&form.fields);
         self.send(&form.action, req).await
     }
 
@@ -147,4 +111,146 @@ fn parse_form(html: &str) -> Option<PostForm> {
         rest = &rest[i + tag.len()..];
     }
     Some(PostForm { action, fields })
+}
+
+/// A browser: cookies per origin (`scheme://host:port`), no automatic redirects.
+pub struct HttpBrowser {
+    http: reqwest::Client,
+    cookies: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
+}
+
+impl Default for HttpBrowser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpBrowser {
+    /// Its HTTP client (redirects off), for requests [`Self::send`] then sends.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookies: Mutex::default(),
+        }
+    }
+
+    fn cookie_header(&self, url: &reqwest::Url) -> Option<String> {
+        let jar = self.cookies.lock().unwrap();
+        let cookies = jar.get(&origin(url))?;
+        (!cookies.is_empty()).then(|| {
+            cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
+    fn keep_cookies(&self, url: &reqwest::Url, response: &Response) {
+        let mut jar = self.cookies.lock().unwrap();
+        let cookies = jar.entry(origin(url)).or_default();
+        for header in response.headers().get_all(SET_COOKIE) {
+            let text = header.to_str().unwrap_or_default();
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                let expired = text.to_ascii_lowercase().contains("max-age=0")
+                    || text
+                        .to_ascii_lowercase()
+                        .contains("expires=thu, 01 jan 1970");
+                if value.is_empty() || expired {
+                    cookies.remove(name.trim());
+                } else {
+                    cookies.insert(name.trim().to_owned(), value.to_owned());
+                }
+            }
+        }
+    }
+
+    /// The cookie `name` this browser holds for `url`'s origin.
+    pub fn cookie(&self, url: &str, name: &str) -> Option<String> {
+        let url = reqwest::Url::parse(url).expect("url");
+        self.cookies
+            .lock()
+            .unwrap()
+            .get(&origin(&url))?
+            .get(name)
+            .cloned()
+    }
+
+    /// Sends `request` (to `url`) with this browser's cookies and keeps the ones it sets.
+    pub async fn send(&self, url: &str, request: reqwest::RequestBuilder) -> Response {
+        let parsed = reqwest::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        let request = match self.cookie_header(&parsed) {
+            Some(cookies) => request.header(COOKIE, cookies),
+            None => request,
+        };
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        self.keep_cookies(&parsed, &response);
+        response
+    }
+
+    pub async fn get(&self, url: &str) -> Response {
+        self.send(url, self.http.get(url)).await
+    }
+
+    /// GET asking for JSON (`Accept: application/json`).
+    pub async fn get_json(&self, url: &str) -> Response {
+        self.send(url, self.http.get(url).header("accept", "application/json"))
+            .await
+    }
+
+    pub async fn post_form(&self, url: &str, fields: &[(&str, &str)]) -> Response {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = self
+            .http
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        self.send(url, request).await
+    }
+
+    /// Follows redirects from `url` until a response is not a redirect or its target
+    /// starts with `stop_at`; returns that response's URL and the response.
+    pub async fn follow(&self, url: &str, stop_at: &str) -> (String, Response) {
+        let mut url = url.to_owned();
+        for _ in 0..20 {
+            let response = self.get(&url).await;
+            let Some(next) = redirect_target(&url, &response) else {
+                return (url, response);
+            };
+            if next.starts_with(stop_at) {
+                return (next, response);
+            }
+            url = next;
+        }
+        panic!("more than 20 redirects from {url}");
+    }
+}
+
+/// The absolute target of a redirect response, if it is one.
+pub fn redirect_target(from: &str, response: &Response) -> Option<String> {
+    if !response.status().is_redirection() {
+        return None;
+    }
+    let target = response.headers().get(LOCATION)?.to_str().ok()?;
+    let base = reqwest::Url::parse(from).ok()?;
+    Some(base.join(target).ok()?.to_string())
+}
+
+fn urlencode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

@@ -16,10 +16,8 @@
 //! `create` (`POST /Users` on 16 connections, so that group commit forms batches as in the
 //! load run).
 
-use super::{CONNECTIONS, TOKEN, config_text, load, runtime, serve, user_body};
-use idp_sync::config::{ConfigHandle, Env};
+use super::{CONNECTIONS, TOKEN, load, runtime, serve, user_body};
 use idp_sync::domain::{ConnectionId, IdpGroup, UserId};
-use idp_sync::http::{self, AppState};
 use idp_sync::store::UserQuery;
 use load::{MakeRequest, Until, request};
 use std::sync::Arc;
@@ -38,28 +36,9 @@ pub fn run(scenario: &str, requests: u64) {
         .tempdir()
         .unwrap_or_else(|e| panic!("tempdir: {e}"));
     let url = format!("sqlite://{}/idp-sync.db", dir.path().display());
-    let config_path = dir.path().join("idp-sync.toml");
     let (ceiling_addr, store, scim_addr) = server_rt.block_on(async {
         let ceiling_addr = serve(super::ceiling::router(dir.path()).await).await;
-        let store = idp_sync::store::connect(&url, 10)
-            .await
-            .unwrap_or_else(|e| panic!("connect {url}: {e}"));
-        store
-            .migrate()
-            .await
-            .unwrap_or_else(|e| panic!("migrate: {e}"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(&config_path, config_text(addr, &url)).unwrap_or_else(|e| panic!("{e}"));
-        let config = ConfigHandle::load(&config_path, Env::from_map([("BENCH_SCIM_TOKEN", TOKEN)]))
-            .unwrap_or_else(|e| panic!("config: {e}"));
-        idp_sync::telemetry::metrics();
-        let app = http::router(AppState::new(store.clone(), config));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (store, addr) = super::start_idp_sync(dir.path(), &url).await;
         (ceiling_addr, store, addr)
     });
 

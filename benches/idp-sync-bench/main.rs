@@ -176,29 +176,7 @@ fn main() {
         let app = ceiling::router(dir.path()).await;
         serve(app).await
     });
-    let config_path = dir.path().join("idp-sync.toml");
-    let (store, scim_addr) = server_rt.block_on(async {
-        let store = idp_sync::store::connect(&url, 10)
-            .await
-            .unwrap_or_else(|e| panic!("connect {url}: {e}"));
-        store
-            .migrate()
-            .await
-            .unwrap_or_else(|e| panic!("migrate: {e}"));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}"));
-        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(&config_path, config_text(addr, &url)).unwrap_or_else(|e| panic!("{e}"));
-        let config = ConfigHandle::load(&config_path, Env::from_map([("BENCH_SCIM_TOKEN", TOKEN)]))
-            .unwrap_or_else(|e| panic!("config: {e}"));
-        idp_sync::telemetry::metrics();
-        let app = http::router(AppState::new(store.clone(), config));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        (store, addr)
-    });
+    let (store, scim_addr) = server_rt.block_on(start_idp_sync(dir.path(), &url));
 
     let run = |addr: SocketAddr, conns: usize, until: Until, make: MakeRequest| {
         client_rt.block_on(load::run(addr, conns, until, make))
@@ -705,4 +683,30 @@ fn peak_rss(
         .status();
     let _ = child.wait();
     result
+}
+
+/// Migrates the database at `url` and serves the real idp-sync router (config written to
+/// `dir`) on a free loopback port, on the current runtime.
+async fn start_idp_sync(dir: &Path, url: &str) -> (Arc<dyn Store>, SocketAddr) {
+    let store = idp_sync::store::connect(url, 10)
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    store
+        .migrate()
+        .await
+        .unwrap_or_else(|e| panic!("migrate: {e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    let config_path = dir.join("idp-sync.toml");
+    std::fs::write(&config_path, config_text(addr, url)).unwrap_or_else(|e| panic!("{e}"));
+    let config = ConfigHandle::load(&config_path, Env::from_map([("BENCH_SCIM_TOKEN", TOKEN)]))
+        .unwrap_or_else(|e| panic!("config: {e}"));
+    idp_sync::telemetry::metrics();
+    let app = http::router(AppState::new(store.clone(), config));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (store, addr)
 }

@@ -1,0 +1,420 @@
+//! A User's default response (no `attributes`, no `excludedAttributes`) written straight to
+//! bytes, without building a `serde_json::Value` tree: the reads IdPs repeat in a loop
+//! (`GET /Users/{id}`, `filter=userName eq …`) and the answer to every create or update.
+//!
+//! The contract is byte equality: [`write_user`] writes exactly what
+//! `serde_json::to_vec(&project(render_user(…)))` writes with the default projection, or
+//! declines (returns false, having written nothing) where it cannot be sure, and the caller
+//! takes that path instead. It declines when the stored JSON is not an object of plain keys
+//! (a key with an escape), and when the default projection could change a stored value: an
+//! empty object or array inside it (`filter_subs` drops those), or a sub-attribute whose
+//! definition says `returned: never` or `request`. Everything else follows `render`'s
+//! rules one by one: the stored attributes minus the read-only, write-only and never
+//! returned ones, the columns winning, `schemas` from the extension objects, `meta`, and
+//! the keys in serde_json's order (sorted, as its `Map` is a `BTreeMap`).
+//!
+//! Stored text is written as it is. That is equal to re-serialising it only because the
+//! `scim` column always holds serde_json's own compact, key-sorted output (the store
+//! writes it through `Json<Value>`), which a parse and re-serialisation reproduces; the
+//! callers pass stored text only from SQLite, whose column is that text (PostgreSQL's
+//! `jsonb` reorders keys). The equality is tested over IdP fixtures and random resources.
+
+use super::normalize::is_urn;
+use crate::domain::ids::GroupId;
+use crate::scim::definitions::{AttributeDef, Mutability, ResourceType, Returned};
+use serde_json::Value;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+
+/// The user's stored SCIM attributes: the database's JSON text, never parsed into a tree,
+/// or a parsed value (a write's result, still in memory).
+#[derive(Clone, Copy, Debug)]
+pub enum StoredScim<'a> {
+    Text(&'a str),
+    Parsed(&'a Value),
+}
+
+/// What the user's columns say; they win over the stored JSON.
+#[derive(Clone, Copy, Debug)]
+pub struct UserColumns<'a> {
+    pub id: &'a str,
+    pub user_name: &'a str,
+    pub external_id: Option<&'a str>,
+    pub active: bool,
+    pub version: i64,
+    /// `meta.created` and `meta.lastModified` as rendered: RFC 3339, milliseconds, `Z`.
+    pub created: &'a str,
+    pub last_modified: &'a str,
+}
+
+/// Appends the default response body of a User to `out`; false (and `out` as it was) when
+/// the caller must render it through [`super::render_user`] and the projection instead.
+/// `groups` are the user's direct groups as `(id, displayName)`; `base_url` ends before
+/// `/Users`.
+pub fn write_user(
+    out: &mut Vec<u8>,
+    columns: &UserColumns<'_>,
+    scim: StoredScim<'_>,
+    groups: &[(GroupId, String)],
+    base_url: &str,
+) -> bool {
+    let start = out.len();
+    let written = write(out, columns, scim, groups, base_url).is_some();
+    if !written {
+        out.truncate(start);
+    }
+    written
+}
+
+/// `meta.created` / `meta.lastModified` from a stored timestamp in the store's fixed-width
+/// form (`2026-11-21T10:00:00.123456Z`): its first 23 characters and `Z`, which is what
+/// chrono's `to_rfc3339_opts(Millis, true)` writes for that instant (it truncates). `None`
+/// for any other form.
+pub fn millis_of_stored(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
+    let shape = b.len() == 27
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b[19] == b'.'
+        && digits(20..26)
+        && b[26] == b'Z';
+    shape.then(|| format!("{}Z", &text[..23]))
+}
+
+/// One value of the stored resource: raw text or a parsed tree.
+#[derive(Clone, Copy)]
+enum Stored<'a> {
+    Raw(&'a RawValue),
+    Tree(&'a Value),
+}
+
+impl<'a> Stored<'a> {
+    fn is_object(self) -> bool {
+        match self {
+            Self::Raw(raw) => raw.get().starts_with('{'),
+            Self::Tree(value) => value.is_object(),
+        }
+    }
+
+    fn is_container(self) -> bool {
+        match self {
+            Self::Raw(raw) => raw.get().starts_with(['{', '[']),
+            Self::Tree(value) => value.is_object() || value.is_array(),
+        }
+    }
+
+    /// Whether an empty object or array is anywhere in it (text: also inside a string,
+    /// which only makes the caller decline more often).
+    fn holds_empty(self) -> bool {
+        fn tree(value: &Value) -> bool {
+            match value {
+                Value::Object(map) => map.is_empty() || map.values().any(tree),
+                Value::Array(items) => items.is_empty() || items.iter().any(tree),
+                _ => false,
+            }
+        }
+        match self {
+            Self::Raw(raw) => raw.get().contains("{}") || raw.get().contains("[]"),
+            Self::Tree(value) => tree(value),
+        }
+    }
+
+    /// An object's members in key order; `None` for anything else or a key with an escape.
+    fn members(self) -> Option<Vec<(&'a str, Stored<'a>)>> {
+        match self {
+            Self::Raw(raw) => {
+                let map: BTreeMap<&'a str, &'a RawValue> = serde_json::from_str(raw.get()).ok()?;
+                Some(map.into_iter().map(|(k, v)| (k, Self::Raw(v))).collect())
+            }
+            Self::Tree(value) => Some(
+                value
+                    .as_object()?
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), Self::Tree(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn write(self, out: &mut Vec<u8>) {
+        match self {
+            Self::Raw(raw) => out.extend_from_slice(raw.get().as_bytes()),
+            Self::Tree(value) => json(out, value),
+        }
+    }
+}
+
+/// One top-level attribute of the response.
+enum Field<'a> {
+    Stored(Stored<'a>),
+    /// An extension object without the members the projection drops.
+    Extension(Vec<(&'a str, Stored<'a>)>),
+    Text(&'a str),
+    Bool(bool),
+    Groups,
+    Schemas(Vec<&'a str>),
+    Meta,
+}
+
+/// What the default projection does to one value.
+enum Keep {
+    Drop,
+    AsIs,
+}
+
+/// `project_value` in the default mode, for values where it changes nothing or drops the
+/// whole value; `None` where it would rewrite the value.
+fn default_projection(def: Option<&AttributeDef>, value: Stored<'_>) -> Option<Keep> {
+    match def.map_or(Returned::Default, |d| d.returned) {
+        Returned::Never | Returned::Request => Some(Keep::Drop),
+        Returned::Always => Some(Keep::AsIs),
+        Returned::Default if !value.is_container() => Some(Keep::AsIs),
+        Returned::Default => {
+            let hidden_subs = def.is_some_and(|d| {
+                d.sub_attributes
+                    .iter()
+                    .any(|s| matches!(s.returned, Returned::Never | Returned::Request))
+            });
+            (!hidden_subs && !value.holds_empty()).then_some(Keep::AsIs)
+        }
+    }
+}
+
+fn json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    // Writing to a Vec cannot fail, and these values have string keys only.
+    let _ = serde_json::to_writer(out, value);
+}
+
+/// `text` as a JSON string, as serde_json writes it.
+fn string(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    string_contents(out, text);
+    out.push(b'"');
+}
+
+/// `text` escaped as inside a JSON string: serde_json escapes `"`, `\` and the control
+/// characters below U+0020, nothing else; text without them is copied as it is.
+fn string_contents(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.extend_from_slice(text.as_bytes());
+    } else {
+        let start = out.len();
+        json(out, text);
+        // Drop the quotes serde_json wrote around it.
+        out.remove(start);
+        out.pop();
+    }
+}
+
+fn write(
+    out: &mut Vec<u8>,
+    columns: &UserColumns<'_>,
+    scim: StoredScim<'_>,
+    groups: &[(GroupId, String)],
+    base_url: &str,
+) -> Option<()> {
+    let rt = ResourceType::User;
+    let def = rt.def();
+    let base = base_url.trim_end_matches('/');
+
+    // render::stored: the stored attributes, without what the server owns or never returns.
+    let stored: Vec<(&str, Stored<'_>)> = match scim {
+        StoredScim::Text(text) => {
+            let map: BTreeMap<&str, &RawValue> = serde_json::from_str(text).ok()?;
+            map.into_iter().map(|(k, v)| (k, Stored::Raw(v))).collect()
+        }
+        StoredScim::Parsed(value) => Stored::Tree(value).members().unwrap_or_default(),
+    };
+    let mut fields: BTreeMap<&str, Field<'_>> = stored
+        .into_iter()
+        .filter(|(key, _)| {
+            *key != "schemas"
+                && def.top_level(None, key).is_none_or(|d| {
+                    d.mutability != Mutability::ReadOnly
+                        && d.mutability != Mutability::WriteOnly
+                        && d.returned != Returned::Never
+                })
+        })
+        .map(|(key, value)| (key, Field::Stored(value)))
+        .collect();
+
+    // render_user: the columns win.
+    fields.insert("id", Field::Text(columns.id));
+    match columns.external_id {
+        Some(external_id) => fields.insert("externalId", Field::Text(external_id)),
+        None => fields.remove("externalId"),
+    };
+    fields.insert("userName", Field::Text(columns.user_name));
+    if fields.contains_key("active") || !columns.active {
+        fields.insert("active", Field::Bool(columns.active));
+    }
+    if !groups.is_empty() {
+        fields.insert("groups", Field::Groups);
+    }
+
+    // render::finish: `schemas` names the extension objects; `meta`.
+    let mut schemas = vec![rt.schema_urn()];
+    schemas.extend(fields.iter().filter_map(|(key, field)| {
+        matches!(field, Field::Stored(v) if is_urn(key) && v.is_object()).then_some(*key)
+    }));
+    fields.insert("schemas", Field::Schemas(schemas));
+    fields.insert("meta", Field::Meta);
+
+    // project_with, default mode.
+    let mut kept: Vec<(&str, Field<'_>)> = Vec::with_capacity(fields.len());
+    for (key, field) in fields {
+        if key == "schemas" {
+            kept.push((key, field));
+            continue;
+        }
+        let field = match field {
+            Field::Stored(value) if is_urn(key) && value.is_object() => {
+                let ext = def.extension(key);
+                let mut members = Vec::new();
+                for (name, member) in value.members()? {
+                    let member_def = ext.and_then(|e| e.attribute(name));
+                    if let Keep::AsIs = default_projection(member_def, member)? {
+                        members.push((name, member));
+                    }
+                }
+                if members.is_empty() {
+                    continue;
+                }
+                Field::Extension(members)
+            }
+            Field::Stored(value) => match default_projection(def.top_level(None, key), value)? {
+                Keep::Drop => continue,
+                Keep::AsIs => Field::Stored(value),
+            },
+            server => {
+                // The server's own values are never empty: only their definitions matter.
+                let attr = def.top_level(None, key);
+                if matches!(
+                    attr.map_or(Returned::Default, |d| d.returned),
+                    Returned::Never | Returned::Request
+                ) {
+                    continue;
+                }
+                let hidden_subs = attr.is_some_and(|d| {
+                    d.returned != Returned::Always
+                        && d.sub_attributes
+                            .iter()
+                            .any(|s| matches!(s.returned, Returned::Never | Returned::Request))
+                });
+                if hidden_subs {
+                    return None;
+                }
+                server
+            }
+        };
+        kept.push((key, field));
+    }
+
+    out.reserve(512 + 160 * groups.len());
+    out.push(b'{');
+    for (i, (key, field)) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, key);
+        out.push(b':');
+        match field {
+            Field::Stored(value) => value.write(out),
+            Field::Extension(members) => {
+                out.push(b'{');
+                for (j, (name, member)) in members.iter().enumerate() {
+                    if j > 0 {
+                        out.push(b',');
+                    }
+                    string(out, name);
+                    out.push(b':');
+                    member.write(out);
+                }
+                out.push(b'}');
+            }
+            Field::Text(text) => string(out, text),
+            Field::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Field::Groups => write_groups(out, groups, base),
+            Field::Schemas(urns) => json(out, urns),
+            Field::Meta => {
+                out.extend_from_slice(b"{\"created\":");
+                string(out, columns.created);
+                out.extend_from_slice(b",\"lastModified\":");
+                string(out, columns.last_modified);
+                out.extend_from_slice(b",\"location\":\"");
+                string_contents(out, base);
+                string_contents(out, rt.endpoint());
+                out.push(b'/');
+                string_contents(out, columns.id);
+                out.extend_from_slice(b"\",\"resourceType\":");
+                string(out, rt.name());
+                // etag(version): W/"<version>", its quotes escaped.
+                out.extend_from_slice(b",\"version\":\"W/\\\"");
+                out.extend_from_slice(columns.version.to_string().as_bytes());
+                out.extend_from_slice(b"\\\"\"}");
+            }
+        }
+    }
+    out.push(b'}');
+    Some(())
+}
+
+/// `groups` as `render_user` builds them: `$ref`, `display`, `type`, `value` (key order).
+fn write_groups(out: &mut Vec<u8>, groups: &[(GroupId, String)], base: &str) {
+    out.push(b'[');
+    for (i, (id, display)) in groups.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"$ref\":\"");
+        string_contents(out, base);
+        out.extend_from_slice(b"/Groups/");
+        string_contents(out, id.as_str());
+        out.extend_from_slice(b"\",\"display\":");
+        string(out, display);
+        out.extend_from_slice(b",\"type\":\"direct\",\"value\":");
+        string(out, id.as_str());
+        out.push(b'}');
+    }
+    out.push(b']');
+}
+
+/// A ListResponse around resources already written as JSON, byte for byte what
+/// `ListResponse::to_json` serialises to.
+pub fn write_list_response(
+    out: &mut Vec<u8>,
+    total_results: u64,
+    start_index: u64,
+    resources: &[Vec<u8>],
+) {
+    out.extend_from_slice(b"{\"Resources\":[");
+    for (i, r) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(r);
+    }
+    out.extend_from_slice(b"],\"itemsPerPage\":");
+    out.extend_from_slice(resources.len().to_string().as_bytes());
+    out.extend_from_slice(b",\"schemas\":");
+    json(out, &[crate::scim::list::LIST_RESPONSE_SCHEMA]);
+    out.extend_from_slice(b",\"startIndex\":");
+    out.extend_from_slice(start_index.to_string().as_bytes());
+    out.extend_from_slice(b",\"totalResults\":");
+    out.extend_from_slice(total_results.to_string().as_bytes());
+    out.push(b'}');
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;

@@ -23,7 +23,7 @@ use super::review::{
 };
 use super::types::{
     AuditQuery, ClaimedDelivery, Delivery, Engine, Grant, OutboxQuery, PoolStats, ScimListQuery,
-    ScimPage, StoredAccess, StoredOutboxEvent, UserQuery,
+    ScimPage, StoredAccess, StoredOutboxEvent, UserDoc, UserQuery,
 };
 use crate::domain::{
     AuditEvent, ConnectionId, GroupId, IdpGroup, IdpGroupRef, Invitation, InvitationStatus,
@@ -374,6 +374,11 @@ pub trait StoreTx: StoreRead {
 #[async_trait]
 pub trait Store: Send + Sync {
     fn engine(&self) -> Engine;
+    /// Reads answered on the calling task, where the engine has them (a SQLite file):
+    /// see [`PointReads`]. `None`: use [`Store::read`].
+    fn point_reads(&self) -> Option<&dyn PointReads> {
+        None
+    }
     fn pool_stats(&self) -> PoolStats;
     /// Brings the schema to the latest version; a no-op when it is there already.
     async fn migrate(&self) -> StoreResult<()>;
@@ -552,4 +557,18 @@ pub trait Store: Send + Sync {
         tx.commit().await?;
         Ok(fresh)
     }
+}
+
+/// Indexed reads answered on the calling task, without a pool or a worker thread, for an
+/// engine where such a read costs microseconds (a local SQLite file; see
+/// `store/sqlite/point.rs`). Each answers `None` when it cannot (the query is not a point
+/// read, or the database reported an error): the caller then reads through
+/// [`Store::read`] as usual, which reports errors the usual way.
+pub trait PointReads: Send + Sync {
+    /// The user `id` with its groups; `Some(None)` when there is no such user.
+    fn user(&self, id: &UserId) -> Option<Option<UserDoc>>;
+    /// A page of [`StoreRead::scim_list_users`] when its filter is an equality on a key
+    /// unique within a connection (`userName`, `externalId`, `id`) and it has no
+    /// `sortBy`; each user with its groups when `with_groups`.
+    fn users(&self, query: &ScimListQuery, with_groups: bool) -> Option<ScimPage<UserDoc>>;
 }

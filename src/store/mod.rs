@@ -24,7 +24,7 @@ mod scim_filter;
 mod sqlite;
 pub mod types;
 
-pub use api::{Store, StoreRead, StoreResult, StoreTx};
+pub use api::{PointReads, Store, StoreRead, StoreResult, StoreTx};
 pub use error::{ConflictKind, StoreError};
 pub use review::{
     DeliveryListing, DeliveryQuery, DeliveryState, HeldConfig, HeldConfigStatus, InvitationQuery,
@@ -34,7 +34,7 @@ pub use review::{
 pub use scim_filter::{group_view, user_view};
 pub use types::{
     AuditQuery, ClaimedDelivery, Delivery, DeliveryStatus, Engine, Grant, OutboxQuery, PoolStats,
-    ScimListQuery, ScimPage, StoredAccess, StoredOutboxEvent, UserQuery,
+    ScimListQuery, ScimPage, StoredAccess, StoredOutboxEvent, UserDoc, UserQuery,
 };
 
 use std::sync::Arc;

@@ -60,6 +60,18 @@ fn ts(t: DateTime<Utc>) -> DateTime<Utc> {
     t
 }
 
+/// What an `INSERT` into a table keyed by `seq` appends to return the new `seq`.
+const SEQ_RETURNING: &str = " RETURNING seq";
+
+/// Runs an `INSERT` ending in [`SEQ_RETURNING`] and returns the new row's `seq`.
+async fn inserted_seq<'q>(
+    c: &mut Conn,
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+) -> Result<i64, sqlx::Error> {
+    use sqlx::Row;
+    query.fetch_one(c).await?.try_get(0)
+}
+
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {
     pool.begin().await
 }

@@ -44,14 +44,18 @@ const BEGIN_BATCH: &str = "BEGIN IMMEDIATE";
 /// order: a join, which SQLite runs as a primary-key lookup per membership.
 const GROUP_REFS_OF_USER: &str = "SELECT g.display_name, g.external_id FROM group_members m \
     JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = $1";
+/// The join reads the names from the `(id, display_name)` index alone (migration 0009);
+/// without statistics the planner would take the primary key's index and visit the table.
 const GROUP_NAMES_OF_USER: &str = "SELECT m.group_id, g.display_name FROM group_members m \
-    JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY m.group_id";
+    JOIN idp_groups g INDEXED BY idp_groups_id_display_name_idx ON g.id = m.group_id \
+    WHERE m.user_id = $1 ORDER BY m.group_id";
 /// The groups of the user `u` as one JSON text, `[[id, displayName], …]` in id order, so
 /// that a user and its groups are one statement (one round trip to the connection's
 /// worker thread). `json_group_array` over no rows is `[]`.
 const USER_GROUPS_JSON: &str = "(SELECT json_group_array(json_array(m.group_id, \
     g.display_name) ORDER BY m.group_id) FROM group_members m \
-    JOIN idp_groups g ON g.id = m.group_id WHERE m.user_id = u.id)";
+    JOIN idp_groups g INDEXED BY idp_groups_id_display_name_idx ON g.id = m.group_id \
+    WHERE m.user_id = u.id)";
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -94,6 +98,20 @@ fn push_digits(out: &mut String, value: u32, width: u32) {
     }
 }
 
+/// What an `INSERT` into a table keyed by `seq` appends to return the new `seq`: nothing
+/// here, [`inserted_seq`] reads the rowid instead (`RETURNING` makes SQLite buffer the
+/// rows in an ephemeral table, opened and dropped for every statement).
+const SEQ_RETURNING: &str = "";
+
+/// Runs an `INSERT` ending in [`SEQ_RETURNING`] and returns the new row's `seq`: its
+/// rowid (`seq` is the `INTEGER PRIMARY KEY`).
+async fn inserted_seq<'q>(
+    c: &mut Conn,
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+) -> Result<i64, sqlx::Error> {
+    Ok(query.execute(c).await?.last_insert_rowid())
+}
+
 async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
 }
@@ -105,6 +123,8 @@ async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::
 )]
 #[path = "sql/mod.rs"]
 mod sql;
+
+mod point;
 
 /// Where a `sqlite:` URL points.
 #[derive(Debug, PartialEq, Eq)]
@@ -182,7 +202,10 @@ pub(super) async fn connect(
                 .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
-            Ok(Arc::new(sql::SqlStore::new(read, write)))
+            let point = point::PointReader::new(path);
+            Ok(Arc::new(
+                sql::SqlStore::new(read, write).with_point_reads(Box::new(point)),
+            ))
         }
     }
 }

@@ -222,3 +222,21 @@ pub(crate) fn page_size(limit: u32) -> i64 {
 
 /// Sources of the whole access, split the way the rows store them.
 pub(crate) type OrganizationSources = BTreeMap<OrgSlug, BTreeSet<GrantSource>>;
+
+/// A user as the point reads return it ([`crate::store::api::PointReads`]): what a SCIM
+/// response shows of the columns, the stored SCIM JSON as the database holds it (text,
+/// not parsed), the timestamps as stored, and the user's groups as `(id, displayName)` in
+/// id order (empty when not asked for).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserDoc {
+    pub id: crate::domain::UserId,
+    pub connection: crate::domain::ConnectionId,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub scim: String,
+    pub groups: Vec<(crate::domain::GroupId, String)>,
+}

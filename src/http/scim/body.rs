@@ -78,28 +78,41 @@ fn contains_nul(value: &Value) -> bool {
     }
 }
 
+/// A response body: a JSON tree, or JSON already written (a User's default response,
+/// [`crate::scim::resource::write_user`]).
+pub enum Body {
+    Tree(Value),
+    Json(Vec<u8>),
+}
+
+impl From<Value> for Body {
+    fn from(value: Value) -> Self {
+        Self::Tree(value)
+    }
+}
+
 /// A SCIM response: JSON body, `application/scim+json`, and optionally `ETag` and `Location`.
 pub struct ScimResponse {
     pub status: StatusCode,
-    pub body: Option<Value>,
+    pub body: Option<Body>,
     pub etag: Option<String>,
     pub location: Option<String>,
 }
 
 impl ScimResponse {
-    pub fn ok(body: Value) -> Self {
+    pub fn ok(body: impl Into<Body>) -> Self {
         Self {
             status: StatusCode::OK,
-            body: Some(body),
+            body: Some(body.into()),
             etag: None,
             location: None,
         }
     }
 
-    pub fn created(body: Value, location: String) -> Self {
+    pub fn created(body: impl Into<Body>, location: String) -> Self {
         Self {
             status: StatusCode::CREATED,
-            body: Some(body),
+            body: Some(body.into()),
             etag: None,
             location: Some(location),
         }
@@ -143,7 +156,8 @@ impl IntoResponse for ScimResponse {
         let mut response = match self.body {
             // `to_vec`, not `to_string`: `Value`'s `Display` goes through the formatting
             // machinery for every token.
-            Some(body) => (self.status, json_bytes(&body)).into_response(),
+            Some(Body::Tree(body)) => (self.status, json_bytes(&body)).into_response(),
+            Some(Body::Json(bytes)) => (self.status, bytes).into_response(),
             None => self.status.into_response(),
         };
         let headers = response.headers_mut();

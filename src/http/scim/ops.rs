@@ -4,17 +4,20 @@
 //! [`crate::provision`]; this module only joins them.
 
 use super::ScimClient;
+use super::body::Body;
 use super::error::ScimHttpError;
-use crate::domain::{GroupId, UserId};
+use crate::domain::{GroupId, User, UserId};
 use crate::http::AppState;
 use crate::provision::{self, GroupView, ProvisionError, UserView, WriteContext};
 use crate::scim::definitions::ResourceType;
+use crate::scim::error::ScimError;
 use crate::scim::filter::AttrPath;
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::{project, wants_attribute};
-use crate::scim::resource::{self, EtagCondition};
+use crate::scim::resource::{self, EtagCondition, StoredScim, UserColumns};
+use crate::store::UserDoc;
 use axum::http::StatusCode;
-use chrono::Utc;
+use chrono::{SecondsFormat, Utc};
 use serde_json::Value;
 
 /// `filter.maxResults`: the largest page a list or search returns.
@@ -25,7 +28,7 @@ pub const BULK_MAX_OPERATIONS: usize = 1_000;
 /// What one operation produced.
 pub struct OpResult {
     pub status: StatusCode,
-    pub body: Option<Value>,
+    pub body: Option<Body>,
     pub version: Option<i64>,
     pub location: Option<String>,
 }
@@ -45,6 +48,12 @@ impl Projection {
             self.excluded.as_deref(),
             rt,
         );
+    }
+
+    /// No `attributes` and no `excludedAttributes` (or empty ones): the defaults.
+    pub fn is_default(&self) -> bool {
+        self.attributes.as_ref().is_none_or(Vec::is_empty)
+            && self.excluded.as_ref().is_none_or(Vec::is_empty)
     }
 
     pub fn wants(&self, attribute: &str, rt: ResourceType) -> bool {
@@ -104,14 +113,73 @@ fn user_result(
     projection: &Projection,
 ) -> OpResult {
     let base = ctx.base_url();
-    let mut body = resource::render_user(&view.user, &view.groups, &base);
-    projection.apply(&mut body, ResourceType::User);
     OpResult {
         status,
-        body: Some(body),
+        body: Some(user_body(&view.user, &view.groups, &base, projection)),
         version: Some(view.user.version),
         location: Some(format!("{base}/Users/{}", view.user.id)),
     }
+}
+
+/// A User's response body: written directly with the default projection (the answer to
+/// nearly every IdP request), else rendered as a tree and projected.
+fn user_body(
+    user: &User,
+    groups: &[(GroupId, String)],
+    base: &str,
+    projection: &Projection,
+) -> Body {
+    if projection.is_default() {
+        let created = user.created_at.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let modified = user.updated_at.to_rfc3339_opts(SecondsFormat::Millis, true);
+        let columns = UserColumns {
+            id: user.id.as_str(),
+            user_name: &user.user_name,
+            external_id: user.external_id.as_deref(),
+            active: user.active,
+            version: user.version,
+            created: &created,
+            last_modified: &modified,
+        };
+        let mut out = Vec::with_capacity(1_024);
+        if resource::write_user(
+            &mut out,
+            &columns,
+            StoredScim::Parsed(&user.scim),
+            groups,
+            base,
+        ) {
+            return Body::Json(out);
+        }
+    }
+    let mut body = resource::render_user(user, groups, base);
+    projection.apply(&mut body, ResourceType::User);
+    Body::Tree(body)
+}
+
+/// A User read by [`crate::store::PointReads`] as its default response body; `None` when
+/// the direct writer declines it (the caller reads it again the usual way).
+pub fn user_doc_body(doc: &UserDoc, base: &str) -> Option<Vec<u8>> {
+    let created = resource::millis_of_stored(&doc.created_at)?;
+    let modified = resource::millis_of_stored(&doc.updated_at)?;
+    let columns = UserColumns {
+        id: doc.id.as_str(),
+        user_name: &doc.user_name,
+        external_id: doc.external_id.as_deref(),
+        active: doc.active,
+        version: doc.version,
+        created: &created,
+        last_modified: &modified,
+    };
+    let mut out = Vec::with_capacity(1_024);
+    resource::write_user(
+        &mut out,
+        &columns,
+        StoredScim::Text(&doc.scim),
+        &doc.groups,
+        base,
+    )
+    .then_some(out)
 }
 
 fn group_result(
@@ -129,7 +197,7 @@ fn group_result(
     projection.apply(&mut body, ResourceType::Group);
     OpResult {
         status,
-        body: Some(body),
+        body: Some(Body::Tree(body)),
         version: Some(view.group.version),
         location: Some(format!("{base}/Groups/{}", view.group.id)),
     }
@@ -157,7 +225,25 @@ pub async fn get_user(
     id: &str,
     projection: &Projection,
 ) -> Result<OpResult, ScimHttpError> {
-    let view = provision::get_user(ctx.store(), &ctx.client.connection, &UserId::from(id)).await?;
+    let id = UserId::from(id);
+    if projection.is_default()
+        && let Some(point) = ctx.store().point_reads()
+        && let Some(found) = point.user(&id)
+    {
+        let Some(doc) = found.filter(|d| d.connection == ctx.client.connection) else {
+            return Err(ScimError::not_found(format!("no User with id {:?}", id.as_str())).into());
+        };
+        let base = ctx.base_url();
+        if let Some(body) = user_doc_body(&doc, &base) {
+            return Ok(OpResult {
+                status: StatusCode::OK,
+                body: Some(Body::Json(body)),
+                version: Some(doc.version),
+                location: Some(format!("{base}/Users/{}", doc.id)),
+            });
+        }
+    }
+    let view = provision::get_user(ctx.store(), &ctx.client.connection, &id).await?;
     Ok(user_result(ctx, &view, StatusCode::OK, projection))
 }
 

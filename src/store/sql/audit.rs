@@ -1,7 +1,7 @@
 //! The audit log: append-only, listed newest first with a `seq` cursor. Rows have no
 //! foreign key to users, so they outlive the user they are about.
 
-use super::{Conn, ts};
+use super::{Conn, SEQ_RETURNING, inserted_seq, ts};
 use crate::domain::{AuditEvent, ConnectionId, UserId};
 use crate::store::error::StoreError;
 use crate::store::rows::AuditRow;
@@ -9,19 +9,21 @@ use crate::store::types::{AuditQuery, page_size};
 use sqlx::types::Json;
 
 pub(super) async fn append(c: &mut Conn, e: &AuditEvent) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
+    let sql = [
         "INSERT INTO audit_events (occurred_at, kind, actor, connection, user_id, user_name, \
-         detail) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq",
-    )
-    .bind(ts(e.occurred_at))
-    .bind(&e.kind)
-    .bind(&e.actor)
-    .bind(e.connection.as_ref().map(ConnectionId::as_str))
-    .bind(e.user_id.as_ref().map(UserId::as_str))
-    .bind(e.user_name.as_deref())
-    .bind(Json(&e.detail))
-    .fetch_one(c)
-    .await?)
+         detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        SEQ_RETURNING,
+    ]
+    .concat();
+    let query = sqlx::query(&sql)
+        .bind(ts(e.occurred_at))
+        .bind(&e.kind)
+        .bind(&e.actor)
+        .bind(e.connection.as_ref().map(ConnectionId::as_str))
+        .bind(e.user_id.as_ref().map(UserId::as_str))
+        .bind(e.user_name.as_deref())
+        .bind(Json(&e.detail));
+    Ok(inserted_seq(c, query).await?)
 }
 
 pub(super) async fn list(c: &mut Conn, q: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {

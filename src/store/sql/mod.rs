@@ -3,20 +3,20 @@
 //! This folder is not a module of its own: `sqlite.rs` and `postgres.rs` each include it
 //! with `#[path = "sql/mod.rs"] mod sql;`, after defining the handful of names in which
 //! the engines differ — `Db`, `Conn`, `ENGINE`, `MIGRATOR`, `ts` (how a timestamp is
-//! bound), `DIALECT` (how a SCIM filter reads JSON), `FOR_UPDATE`, `FOR_UPDATE_SKIP_LOCKED` and `begin_write` (`BEGIN IMMEDIATE` on
+//! bound), `SEQ_RETURNING` and `inserted_seq` (how an insert returns its `seq`), `DIALECT` (how a SCIM filter reads JSON), `FOR_UPDATE`, `FOR_UPDATE_SKIP_LOCKED` and `begin_write` (`BEGIN IMMEDIATE` on
 //! SQLite). No query here branches on the engine. Placeholders are `$1, $2, …` for both:
 //! sqlx's SQLite driver reads them as positional parameters.
 
 use super::{
     BEGIN_BATCH, Conn, DIALECT, Db, ENGINE, FOR_NO_KEY_UPDATE, FOR_UPDATE, FOR_UPDATE_SKIP_LOCKED,
     GROUP_COMMIT, GROUP_NAMES_OF_USER, GROUP_REFS_OF_USER, MIGRATOR, ROLE_CHANGE_LOCK,
-    USER_GROUPS_JSON, begin_write, ts,
+    SEQ_RETURNING, USER_GROUPS_JSON, begin_write, inserted_seq, ts,
 };
 use crate::domain::{
     AuditEvent, ConnectionId, GroupId, IdpGroup, IdpGroupRef, Invitation, InvitationStatus,
     OrgSlug, OutboxEvent, ResolvedAccess, RoleName, Session, SsoLogin, User, UserId,
 };
-use crate::store::api::{Store, StoreRead, StoreResult, StoreTx};
+use crate::store::api::{PointReads, Store, StoreRead, StoreResult, StoreTx};
 use crate::store::review::{
     DeliveryListing, DeliveryQuery, HeldConfig, HeldConfigStatus, InvitationQuery, PendingRemoval,
     PendingRemovalQuery, PendingRemovalStatus, StoredPendingRemoval,
@@ -47,13 +47,27 @@ pub(super) struct SqlStore {
     read: Pool<Db>,
     write: Pool<Db>,
     batch: Option<batch::Batcher>,
+    /// Reads on the calling task (a SQLite file).
+    point: Option<Box<dyn PointReads>>,
 }
 
 impl SqlStore {
     /// Starts the group-commit writer, where the engine uses one, on the current runtime.
     pub(super) fn new(read: Pool<Db>, write: Pool<Db>) -> Self {
         let batch = GROUP_COMMIT.then(|| batch::Batcher::start(write.clone(), BEGIN_BATCH));
-        Self { read, write, batch }
+        Self {
+            read,
+            write,
+            batch,
+            point: None,
+        }
+    }
+
+    /// With point reads answered by `point` ([`Store::point_reads`]).
+    #[allow(dead_code, reason = "only the SQLite engine has point reads")]
+    pub(super) fn with_point_reads(mut self, point: Box<dyn PointReads>) -> Self {
+        self.point = Some(point);
+        self
     }
 }
 
@@ -81,6 +95,10 @@ impl SqlHandle {
 impl Store for SqlStore {
     fn engine(&self) -> Engine {
         ENGINE
+    }
+
+    fn point_reads(&self) -> Option<&dyn PointReads> {
+        self.point.as_deref()
     }
 
     fn pool_stats(&self) -> PoolStats {

@@ -7,7 +7,7 @@
 //! `FOR UPDATE … SKIP LOCKED`, so replicas never claim the same row; on SQLite the write
 //! transaction is already exclusive.
 
-use super::{Conn, FOR_UPDATE_SKIP_LOCKED, ts};
+use super::{Conn, FOR_UPDATE_SKIP_LOCKED, SEQ_RETURNING, inserted_seq, ts};
 use crate::domain::{OutboxEvent, UserId};
 use crate::store::error::StoreError;
 use crate::store::rows::{ClaimRow, DeliveryRow, OutboxRow};
@@ -24,17 +24,19 @@ pub(super) async fn enqueue(
     event: &OutboxEvent,
     destinations: &[String],
 ) -> Result<i64, StoreError> {
-    let seq: i64 = sqlx::query_scalar(
+    let sql = [
         "INSERT INTO outbox_events (id, event_type, user_id, occurred_at, payload) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING seq",
-    )
-    .bind(&event.id)
-    .bind(event.event_type.as_str())
-    .bind(event.user_id.as_ref().map(UserId::as_str))
-    .bind(ts(event.occurred_at))
-    .bind(Json(&event.payload))
-    .fetch_one(&mut *c)
-    .await?;
+         VALUES ($1, $2, $3, $4, $5)",
+        SEQ_RETURNING,
+    ]
+    .concat();
+    let query = sqlx::query(&sql)
+        .bind(&event.id)
+        .bind(event.event_type.as_str())
+        .bind(event.user_id.as_ref().map(UserId::as_str))
+        .bind(ts(event.occurred_at))
+        .bind(Json(&event.payload));
+    let seq = inserted_seq(&mut *c, query).await?;
     for destination in destinations {
         sqlx::query(
             "INSERT INTO outbox_deliveries (event_id, destination, status, attempts, \

@@ -193,3 +193,106 @@ async fn delete_and_list_users(store: Arc<dyn Store>) {
         Err(StoreError::NotFound)
     ));
 }
+
+both_engines!(point_reads_agree_with_the_pool);
+/// SQLite answers a user by id and unique-key filters on the calling task
+/// (`Store::point_reads`); what it returns is what the pooled reads return.
+async fn point_reads_agree_with_the_pool(store: Arc<dyn Store>) {
+    use idp_sync::scim::Filter;
+    use idp_sync::store::{Engine, ScimListQuery};
+    let Some(point) = store.point_reads() else {
+        assert_eq!(
+            store.engine(),
+            Engine::Postgres,
+            "SQLite files have point reads"
+        );
+        return;
+    };
+    let mut ana = user("Ana@Acme.com");
+    ana.external_id = Some("00u1".into());
+    ana.scim = json!({"userName": "Ana@Acme.com", "name": {"givenName": "Ana"}});
+    let bob = user("bob@acme.com");
+    store.create_user(&ana).await.unwrap();
+    store.create_user(&bob).await.unwrap();
+    let (eng, ops) = (super::group("Engineering"), super::group("Ops"));
+    for g in [&eng, &ops] {
+        store.create_group(g).await.unwrap();
+        store
+            .add_group_members(&g.id, &[ana.id.clone()])
+            .await
+            .unwrap();
+    }
+
+    let doc = point.user(&ana.id).unwrap().unwrap();
+    let (pooled, groups) = store
+        .read()
+        .await
+        .unwrap()
+        .get_user_with_groups(&ana.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(doc.id, pooled.id);
+    assert_eq!(doc.connection, pooled.connection);
+    assert_eq!(doc.user_name, pooled.user_name);
+    assert_eq!(doc.external_id, pooled.external_id);
+    assert_eq!(doc.version, pooled.version);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&doc.scim).unwrap(),
+        pooled.scim
+    );
+    assert_eq!(doc.groups, groups);
+    assert_eq!(doc.groups.len(), 2);
+    assert!(
+        doc.created_at
+            .starts_with(&pooled.created_at.format("%Y-%m-%dT%H:%M:%S").to_string())
+    );
+    assert_eq!(point.user(&UserId::new("nobody")), Some(None));
+    assert_eq!(point.user(&bob.id).unwrap().unwrap().groups, Vec::new());
+
+    let query = |filter: &str, start_index: u64, count: u32| ScimListQuery {
+        connection: okta(),
+        filter: Some(Filter::parse(filter).unwrap()),
+        sort_by: None,
+        descending: false,
+        start_index,
+        count,
+    };
+    for filter in [
+        r#"userName eq "ANA@acme.com""#,
+        r#"externalId eq "00u1""#,
+        &format!(r#"id eq "{}""#, ana.id),
+    ] {
+        let page = point.users(&query(filter, 1, 100), true).unwrap();
+        assert_eq!(page.total_results, 1, "{filter}");
+        assert_eq!(page.items, vec![doc.clone()], "{filter}");
+        // Past the end, and a count of 0: the total alone.
+        for (start, count) in [(2, 100), (1, 0)] {
+            let page = point.users(&query(filter, start, count), true).unwrap();
+            assert_eq!((page.total_results, page.items.len()), (1, 0), "{filter}");
+        }
+    }
+    let without_groups = point
+        .users(&query(r#"userName eq "ana@acme.com""#, 1, 10), false)
+        .unwrap();
+    assert!(without_groups.items[0].groups.is_empty());
+    let none = point
+        .users(&query(r#"userName eq "carla@acme.com""#, 1, 10), true)
+        .unwrap();
+    assert_eq!((none.total_results, none.items.len()), (0, 0));
+    // Another connection's user is not found by a filter.
+    let mut other = query(r#"userName eq "ana@acme.com""#, 1, 10);
+    other.connection = ConnectionId::new("entra");
+    assert_eq!(point.users(&other, true).unwrap().total_results, 0);
+    // Anything but an equality on a unique key is left to the pool.
+    for filter in [
+        r#"userName co "ana""#,
+        r#"displayName eq "Ana""#,
+        "active eq true",
+    ] {
+        assert!(
+            point.users(&query(filter, 1, 10), true).is_none(),
+            "{filter}"
+        );
+    }
+}

@@ -1,0 +1,268 @@
+//! Point reads of a SQLite file on the calling task: a user by id with its groups, and
+//! user lists whose filter is an equality on an indexed, unique key (`userName`,
+//! `externalId` or `id eq "…"`). These are what IdPs send in a loop (Okta checks
+//! `userName eq` before every create; Entra matches on `userName` or `externalId`), and
+//! each is one or two B-tree lookups of a few microseconds. Through sqlx every statement
+//! is a round trip to a connection's worker thread, which cost more than the lookup
+//! itself (two thirds of a `GET /Users/{id}`'s instructions, and its context switches);
+//! here the statement runs on the request's own task, on a connection kept for the
+//! purpose, its statements prepared once.
+//!
+//! Why blocking the task is sound here: only these bounded lookups run this way (at most
+//! one row by a unique index, plus the user's memberships by the `(user_id, group_id)`
+//! index); every other query stays on the pool. A reader in WAL mode never waits for the
+//! writer, and these connections never wait for a lock (`busy_timeout` 0): a busy file
+//! (WAL recovery after a crash, say) or any other error answers `None`, and the caller
+//! takes the pooled path, which waits on its own worker thread and reports errors as usual.
+//!
+//! Connections are opened read-write without `CREATE` (a read-only handle cannot
+//! recover the WAL index after a crash) with `query_only`, and at most [`KEEP_IDLE`] are
+//! kept between requests: as many as requests can run this code at once on a runtime
+//! the size of the machine, without holding a page cache each for the pool's peak.
+
+use super::GROUP_NAMES_OF_USER;
+use crate::domain::{ConnectionId, GroupId, UserId};
+use crate::scim::{AttrPath, CompValue, CompareOp, Filter};
+use crate::store::api::PointReads;
+use crate::store::scim_filter::{self, Dialect, Resource, SqlParam};
+use crate::store::types::{ScimListQuery, ScimPage, UserDoc};
+use rusqlite::{Connection, OpenFlags, Row};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Connections kept open between requests.
+const KEEP_IDLE: usize = 4;
+
+const USER_COLUMNS: &str = "u.id, u.connection, u.user_name, u.external_id, u.active, \
+    u.version, u.created_at, u.updated_at, u.scim";
+/// `SELECT {USER_COLUMNS} … WHERE u.id = $1`, spelled out (a constant, not a `format!`
+/// per request).
+const USER_BY_ID: &str = "SELECT u.id, u.connection, u.user_name, u.external_id, u.active, \
+    u.version, u.created_at, u.updated_at, u.scim FROM users u WHERE u.id = $1";
+
+pub(in crate::store) struct PointReader {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl PointReader {
+    pub(in crate::store) fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // Never wait on the task: a busy database answers at once, and the caller takes the
+        // pool, which waits on a worker thread of its own.
+        conn.busy_timeout(Duration::ZERO)?;
+        conn.pragma_update(None, "query_only", true)?;
+        Ok(conn)
+    }
+
+    /// Runs `read` on an idle connection (or a new one); `None` on any error, logged.
+    fn with_connection<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Option<T> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => match self.open() {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!(error = %e, "SQLite point read: cannot open the database; using the pool");
+                    return None;
+                }
+            },
+        };
+        let result = read(&conn);
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < KEEP_IDLE {
+            idle.push(conn);
+        }
+        drop(idle);
+        match result {
+            Ok(value) => Some(value),
+            Err(e) if is_busy(&e) => {
+                tracing::debug!(error = %e, "SQLite point read: database busy; using the pool");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "SQLite point read failed; using the pool");
+                None
+            }
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+fn user_doc(row: &Row<'_>) -> rusqlite::Result<UserDoc> {
+    Ok(UserDoc {
+        id: UserId::new(row.get::<_, String>(0)?),
+        connection: ConnectionId::new(row.get::<_, String>(1)?),
+        user_name: row.get(2)?,
+        external_id: row.get(3)?,
+        active: row.get(4)?,
+        version: row.get(5)?,
+        created_at: row.get(6)?,
+        updated_at: row.get(7)?,
+        scim: row.get(8)?,
+        groups: Vec::new(),
+    })
+}
+
+fn groups_of(conn: &Connection, user: &UserId) -> rusqlite::Result<Vec<(GroupId, String)>> {
+    let mut statement = conn.prepare_cached(GROUP_NAMES_OF_USER)?;
+    let rows = statement.query_map([user.as_str()], |row| {
+        Ok((GroupId::new(row.get::<_, String>(0)?), row.get(1)?))
+    })?;
+    rows.collect()
+}
+
+/// Whether `filter` is an equality on a key that is unique within a connection, so that
+/// it selects at most one user by an index.
+fn is_unique_key_equality(filter: &Filter) -> bool {
+    match filter {
+        Filter::Compare {
+            attr,
+            op: CompareOp::Eq,
+            value: CompValue::String(_),
+        } => is_core_attribute(attr, &["userName", "externalId", "id"]),
+        _ => false,
+    }
+}
+
+fn is_core_attribute(attr: &AttrPath, names: &[&str]) -> bool {
+    attr.sub_attr.is_none()
+        && attr
+            .schema
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case(crate::scim::schema::USER_SCHEMA))
+        && names.iter().any(|n| n.eq_ignore_ascii_case(&attr.name))
+}
+
+fn sql_value(param: &SqlParam) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match param {
+        SqlParam::Text(s) => V::Text(s.clone()),
+        SqlParam::Int(i) => V::Integer(*i),
+        SqlParam::Float(f) => V::Real(*f),
+        SqlParam::Bool(b) => V::Integer(i64::from(*b)),
+        SqlParam::Time(t) => V::Text(super::ts(*t)),
+    }
+}
+
+impl PointReads for PointReader {
+    fn user(&self, id: &UserId) -> Option<Option<UserDoc>> {
+        self.with_connection(|conn| {
+            // The user and its groups from one snapshot.
+            let snapshot = conn.unchecked_transaction()?;
+            let mut statement = conn.prepare_cached(USER_BY_ID)?;
+            let mut rows = statement.query_map([id.as_str()], user_doc)?;
+            let Some(mut doc) = rows.next().transpose()? else {
+                return Ok(None);
+            };
+            drop(rows);
+            doc.groups = groups_of(conn, &doc.id)?;
+            drop(statement);
+            snapshot.commit()?;
+            Ok(Some(doc))
+        })
+    }
+
+    fn users(&self, q: &ScimListQuery, with_groups: bool) -> Option<ScimPage<UserDoc>> {
+        let filter = q.filter.as_ref().filter(|f| is_unique_key_equality(f))?;
+        let translated = scim_filter::translate(filter, Resource::User, Dialect::Sqlite, 2).ok()?;
+        self.with_connection(|conn| {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM users u WHERE u.connection = $1 AND ({})",
+                translated.sql
+            );
+            // The page and its users' groups from one snapshot.
+            let snapshot = conn.unchecked_transaction()?;
+            let mut statement = conn.prepare_cached(&sql)?;
+            let params = std::iter::once(rusqlite::types::Value::Text(
+                q.connection.as_str().to_owned(),
+            ))
+            .chain(translated.params.iter().map(sql_value));
+            // A unique key: at most one row, so the total is the number of rows.
+            let all = statement
+                .query_map(rusqlite::params_from_iter(params), user_doc)?
+                .collect::<rusqlite::Result<Vec<UserDoc>>>()?;
+            let total_results = all.len() as u64;
+            let offset = usize::try_from(q.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
+            let mut items: Vec<UserDoc> = all
+                .into_iter()
+                .skip(offset)
+                .take(q.count as usize)
+                .collect();
+            if with_groups {
+                for doc in &mut items {
+                    doc.groups = groups_of(conn, &doc.id)?;
+                }
+            }
+            drop(statement);
+            snapshot.commit()?;
+            Ok(ScimPage {
+                total_results,
+                items,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_read_by_id_selects_the_same_columns() {
+        assert_eq!(
+            USER_BY_ID,
+            format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")
+        );
+    }
+
+    #[test]
+    fn only_unique_key_equalities_are_point_reads() {
+        for (text, point) in [
+            (r#"userName eq "a@b.c""#, true),
+            (r#"USERNAME eq "a@b.c""#, true),
+            (r#"externalId eq "x""#, true),
+            (r#"id eq "x""#, true),
+            (
+                r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a""#,
+                true,
+            ),
+            (r#"userName ne "a""#, false),
+            (r#"userName co "a""#, false),
+            (r#"displayName eq "a""#, false),
+            (r#"emails.value eq "a""#, false),
+            (r#"userName eq "a" or userName eq "b""#, false),
+            ("active eq true", false),
+        ] {
+            let filter = Filter::parse(text).unwrap();
+            assert_eq!(is_unique_key_equality(&filter), point, "{text}");
+        }
+    }
+}

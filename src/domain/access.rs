@@ -303,7 +303,7 @@ fn mapping_organizations(policy: &Policy, mapping: &Mapping) -> BTreeSet<OrgSlug
 fn source(mapping: &Mapping, group: &IdpGroupRef) -> GrantSource {
     GrantSource {
         mapping: mapping.index,
-        idp_group: group.display_name.clone(),
+        idp_group: group.display_name.to_string(),
     }
 }
 

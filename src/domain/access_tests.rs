@@ -49,8 +49,8 @@ fn groups(names: &[&str]) -> Vec<IdpGroupRef> {
     names
         .iter()
         .map(|n| IdpGroupRef {
-            display_name: (*n).to_owned(),
-            external_id: Some(format!("id-{n}")),
+            display_name: (*n).into(),
+            external_id: Some(format!("id-{n}").into()),
         })
         .collect()
 }
@@ -451,7 +451,7 @@ proptest! {
     fn resolution_obeys_the_rules(w in world()) {
         let p = build(&w);
         let conn: ConnectionId = "okta".into();
-        let g: Vec<IdpGroupRef> = w.member_of.iter().map(|i| IdpGroupRef { display_name: format!("g{i}"), external_id: None }).collect();
+        let g: Vec<IdpGroupRef> = w.member_of.iter().map(|i| IdpGroupRef { display_name: format!("g{i}").into(), external_id: None }).collect();
         let outcome = resolve_user(&p, &facts(&conn, &g, None));
 
         let matched: Vec<&Mapping> = p.mappings.iter().filter(|m| g.iter().any(|x| m.idp_group.matches(&x.display_name, None))).collect();
@@ -495,7 +495,7 @@ proptest! {
     fn conflicts_keep_previous_access_and_protected_users_keep_theirs(w in world(), admin in any::<bool>(), breakglass in any::<bool>(), active in any::<bool>()) {
         let p = build(&w);
         let conn: ConnectionId = "okta".into();
-        let g: Vec<IdpGroupRef> = w.member_of.iter().map(|i| IdpGroupRef { display_name: format!("g{i}"), external_id: None }).collect();
+        let g: Vec<IdpGroupRef> = w.member_of.iter().map(|i| IdpGroupRef { display_name: format!("g{i}").into(), external_id: None }).collect();
         let current = Access { organizations: ["o0".into()].into(), ..Access::new(if admin { "Administrator" } else { "Editor" }.into()) };
         let mut f = facts(&conn, &g, Some(&current));
         f.active = active;

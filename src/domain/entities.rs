@@ -174,10 +174,15 @@ impl IdpGroup {
 }
 
 /// What access resolution needs to know of a group a user belongs to.
+///
+/// Shared text, not owned strings: a snapshot of the directory (`reconcile::plan`) holds
+/// one per membership — a million for 100,000 users in ten groups each — while there are
+/// only as many distinct groups as the IdP pushed; the store hands out clones of one
+/// `Arc` per group.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct IdpGroupRef {
-    pub display_name: String,
-    pub external_id: Option<String>,
+    pub display_name: std::sync::Arc<str>,
+    pub external_id: Option<std::sync::Arc<str>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,8 @@ pub async fn load_directory(read: &mut dyn StoreRead) -> StoreResult<Vec<Directo
     let manual = ConnectionId::manual();
     let mut out = Vec::new();
     let mut after = None;
+    // One copy of each group's text for the whole snapshot, shared by its memberships.
+    let mut interned: std::collections::BTreeSet<IdpGroupRef> = std::collections::BTreeSet::new();
     loop {
         let page = read
             .list_users(&UserQuery {
@@ -47,7 +49,18 @@ pub async fn load_directory(read: &mut dyn StoreRead) -> StoreResult<Vec<Directo
             // The stored SCIM resource is most of a user's memory and the planner never
             // reads it: a snapshot of 100,000 users would otherwise hold them all.
             user.scim = serde_json::Value::Null;
-            let groups = read.groups_of_user(&user.id).await?;
+            let groups = read
+                .groups_of_user(&user.id)
+                .await?
+                .into_iter()
+                .map(|group| match interned.get(&group) {
+                    Some(shared) => shared.clone(),
+                    None => {
+                        interned.insert(group.clone());
+                        group
+                    }
+                })
+                .collect();
             let access = read.get_access(&user.id).await?.map(|a| a.resolved);
             out.push(DirectoryUser {
                 user,

@@ -124,6 +124,7 @@ async fn begin_write(pool: &Pool<Db>) -> Result<Transaction<'static, Db>, sqlx::
 #[path = "sql/mod.rs"]
 mod sql;
 
+mod checkpoint;
 mod point;
 
 /// Where a `sqlite:` URL points.
@@ -191,10 +192,16 @@ pub(super) async fn connect(
                 .journal_mode(SqliteJournalMode::Wal);
             // A connection to a local file cannot go stale: no ping round trip to the
             // connection's worker thread before every use.
+            // Checkpoints run on a thread of their own (checkpoint.rs); the writer's are a
+            // backstop.
+            let write_options = options.clone().pragma(
+                "wal_autocheckpoint",
+                checkpoint::WRITER_BACKSTOP_PAGES.to_string(),
+            );
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .test_before_acquire(false)
-                .connect_with(options.clone())
+                .connect_with(write_options)
                 .await?;
             let read = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
@@ -202,9 +209,12 @@ pub(super) async fn connect(
                 .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
+            let checkpointer = checkpoint::Checkpointer::start(path.clone())?;
             let point = point::PointReader::new(path);
             Ok(Arc::new(
-                sql::SqlStore::new(read, write).with_point_reads(Box::new(point)),
+                sql::SqlStore::new(read, write)
+                    .with_point_reads(Box::new(point))
+                    .with_background(Box::new(checkpointer)),
             ))
         }
     }

@@ -264,6 +264,8 @@ async fn writer(
             // Leave the connection outside any transaction for the next batch.
             let _ = run(&mut conn, "ROLLBACK").await;
         }
+        // How many requests each group commit carried (SQLite).
+        metrics::histogram!("idp_sync_store_batch_requests").record(released.len() as f64);
         for done in released {
             let _ = done.send(result.clone());
         }

@@ -261,8 +261,8 @@ pub(super) async fn refs_of_user(
     let mut refs: Vec<IdpGroupRef> = rows
         .into_iter()
         .map(|(display_name, external_id)| IdpGroupRef {
-            display_name,
-            external_id,
+            display_name: display_name.into(),
+            external_id: external_id.map(Into::into),
         })
         .collect();
     // Sorted here, not by the database: collations differ between engines.

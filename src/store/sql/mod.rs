@@ -49,6 +49,8 @@ pub(super) struct SqlStore {
     batch: Option<batch::Batcher>,
     /// Reads on the calling task (a SQLite file).
     point: Option<Box<dyn PointReads>>,
+    /// Work that lives as long as the store (SQLite's WAL checkpoint thread).
+    _background: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl SqlStore {
@@ -60,6 +62,7 @@ impl SqlStore {
             write,
             batch,
             point: None,
+            _background: Vec::new(),
         }
     }
 
@@ -67,6 +70,13 @@ impl SqlStore {
     #[allow(dead_code, reason = "only the SQLite engine has point reads")]
     pub(super) fn with_point_reads(mut self, point: Box<dyn PointReads>) -> Self {
         self.point = Some(point);
+        self
+    }
+
+    /// Keeps `work` (a thread's handle) alive as long as the store.
+    #[allow(dead_code, reason = "only the SQLite engine has background work")]
+    pub(super) fn with_background(mut self, work: Box<dyn std::any::Any + Send + Sync>) -> Self {
+        self._background.push(work);
         self
     }
 }

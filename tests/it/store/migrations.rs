@@ -134,7 +134,7 @@ async fn a_first_release_database_upgrades_with_its_data(db: TestDb) {
     assert_eq!(by_name.map(|u| u.id), Some(user.id.clone()));
     let groups = read.groups_of_user(&user.id).await.unwrap();
     assert_eq!(groups.len(), 1);
-    assert_eq!(groups[0].display_name, "Engineering");
+    assert_eq!(&*groups[0].display_name, "Engineering");
     let session = read.get_session("h1").await.unwrap().expect("session kept");
     assert_eq!(session.user_id, user.id);
     drop(read);

@@ -28,7 +28,9 @@ mod write;
 
 pub use etag::{EntityTag, EtagCondition, etag};
 pub use render::{group_json_around_members, render_group, render_user, write_group_member};
-pub use write::{StoredScim, UserColumns, millis_of_stored, write_list_response, write_user};
+pub use write::{
+    StoredScim, UserColumns, UserTimes, millis_of_stored, write_list_response, write_user,
+};
 
 use super::definitions::{
     AttributeDef, GROUP_RESOURCE, Mutability, ResourceType, ResourceTypeDef, USER_RESOURCE,

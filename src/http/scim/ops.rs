@@ -14,10 +14,10 @@ use crate::scim::error::ScimError;
 use crate::scim::filter::AttrPath;
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::{project, wants_attribute};
-use crate::scim::resource::{self, EtagCondition, StoredScim, UserColumns};
+use crate::scim::resource::{self, EtagCondition, StoredScim, UserColumns, UserTimes};
 use crate::store::UserDoc;
 use axum::http::StatusCode;
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use serde_json::Value;
 
 /// `filter.maxResults`: the largest page a list or search returns.
@@ -130,17 +130,8 @@ fn user_body(
     projection: &Projection,
 ) -> Body {
     if projection.is_default() {
-        let created = user.created_at.to_rfc3339_opts(SecondsFormat::Millis, true);
-        let modified = user.updated_at.to_rfc3339_opts(SecondsFormat::Millis, true);
-        let columns = UserColumns {
-            id: user.id.as_str(),
-            user_name: &user.user_name,
-            external_id: user.external_id.as_deref(),
-            active: user.active,
-            version: user.version,
-            created: &created,
-            last_modified: &modified,
-        };
+        let times = UserTimes::of(user);
+        let columns = UserColumns::of(user, &times);
         let mut out = Vec::with_capacity(1_024);
         if resource::write_user(
             &mut out,

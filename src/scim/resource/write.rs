@@ -20,6 +20,7 @@
 //! `jsonb` reorders keys). The equality is tested over IdP fixtures and random resources.
 
 use super::normalize::is_urn;
+use crate::domain::entities::User;
 use crate::domain::ids::GroupId;
 use crate::scim::definitions::{AttributeDef, Mutability, ResourceType, Returned};
 use serde_json::Value;
@@ -45,6 +46,39 @@ pub struct UserColumns<'a> {
     /// `meta.created` and `meta.lastModified` as rendered: RFC 3339, milliseconds, `Z`.
     pub created: &'a str,
     pub last_modified: &'a str,
+}
+
+/// A user's `meta.created` and `meta.lastModified`, rendered.
+pub struct UserTimes {
+    created: String,
+    last_modified: String,
+}
+
+impl UserTimes {
+    pub fn of(user: &User) -> Self {
+        let render = |t: chrono::DateTime<chrono::Utc>| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        };
+        Self {
+            created: render(user.created_at),
+            last_modified: render(user.updated_at),
+        }
+    }
+}
+
+impl<'a> UserColumns<'a> {
+    /// The columns of a user in memory (a write's result).
+    pub fn of(user: &'a User, times: &'a UserTimes) -> Self {
+        Self {
+            id: user.id.as_str(),
+            user_name: &user.user_name,
+            external_id: user.external_id.as_deref(),
+            active: user.active,
+            version: user.version,
+            created: &times.created,
+            last_modified: &times.last_modified,
+        }
+    }
 }
 
 /// Appends the default response body of a User to `out`; false (and `out` as it was) when

@@ -4,11 +4,12 @@
 //! single writer connection then copies every page of the WAL into the database file and
 //! syncs it while every write request waits. On the load benchmark that was about a third
 //! of a create's system calls (the rest: two `pwrite`s per WAL frame) and its worst
-//! latencies; with the checkpoint here, POST /Users p99 fell from 6–8 ms to about 4–5 ms
-//! at the same throughput.
+//! latencies; with the checkpoint here, POST /Users p99 fell from 6–11 ms to 4–6.5 ms at
+//! the same throughput (BENCHMARKS.md).
 //!
 //! Here a thread of its own runs `PRAGMA wal_checkpoint(PASSIVE)` on its own connection
-//! whenever the WAL has grown past [`CHECKPOINT_AT`] bytes, looking every [`INTERVAL`]. A
+//! when the WAL has grown past [`CHECKPOINT_AT`] bytes and was written since the last
+//! checkpoint, looking every [`INTERVAL`]. A
 //! passive checkpoint never waits for readers or the writer; the writer keeps appending
 //! meanwhile and starts the WAL over once everything in it is checkpointed. The writer
 //! connection keeps SQLite's own checkpoint as a backstop at [`WRITER_BACKSTOP_PAGES`]
@@ -51,9 +52,16 @@ fn wal_of(database: &Path) -> PathBuf {
 fn run(database: &Path, stopped: &mpsc::Receiver<()>) {
     let wal = wal_of(database);
     let mut conn: Option<rusqlite::Connection> = None;
+    // The WAL's modification time at the last checkpoint: unchanged means nothing new to
+    // copy (the file is reused from its start after a checkpoint, never shrunk, so its
+    // size alone says how large it once grew).
+    let mut checkpointed_at = None;
     while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
-        let size = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
-        if size < CHECKPOINT_AT {
+        let Ok(meta) = std::fs::metadata(&wal) else {
+            continue;
+        };
+        let modified = meta.modified().ok();
+        if meta.len() < CHECKPOINT_AT || (modified.is_some() && modified == checkpointed_at) {
             continue;
         }
         if conn.is_none() {
@@ -81,6 +89,7 @@ fn run(database: &Path, stopped: &mpsc::Receiver<()>) {
         match result {
             Ok((_, frames, done)) => {
                 tracing::trace!(frames, done, "WAL checkpoint");
+                checkpointed_at = modified;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "WAL checkpoint failed; retrying");

@@ -232,3 +232,36 @@ async fn concurrent_writes_fail_and_commit_one_by_one(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(audit.len(), 12, "only the committed writes' audit rows");
 }
+
+/// SQLite's WAL is copied back into the database by the store's checkpoint thread, not by
+/// the writer: after a few MB of writes the database file grows within a second or so,
+/// though the writer's own checkpoint would wait for 20,000 pages (80 MB).
+#[tokio::test]
+async fn the_sqlite_wal_is_checkpointed_in_the_background() {
+    use idp_sync::store::Engine;
+    let db = crate::support::TestDb::migrated(Engine::Sqlite).await;
+    let file = std::path::PathBuf::from(db.url.trim_start_matches("sqlite://"));
+    let before = std::fs::metadata(&file).unwrap().len();
+    let filler = "x".repeat(3_000);
+    for i in 0..2_000 {
+        let mut u = super::user(&format!("user{i}@acme.com"));
+        u.scim = serde_json::json!({ "title": filler });
+        db.store.create_user(&u).await.unwrap();
+    }
+    let wal = std::fs::metadata(format!("{}-wal", file.display()))
+        .unwrap()
+        .len();
+    assert!(wal > 4 << 20, "the WAL holds the writes: {wal} bytes");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = std::fs::metadata(&file).unwrap().len();
+        if now > before + (4 << 20) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint: the database file is still {now} bytes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -21,17 +21,8 @@ fn tree_path(user: &User, groups: &[(GroupId, String)]) -> String {
 /// The direct path from the parsed resource and from its stored text, each `None` when it
 /// declined. The text path may decline more often (`{}` inside a string), never less.
 fn direct_paths(user: &User, groups: &[(GroupId, String)]) -> (Option<String>, Option<String>) {
-    let created = user.created_at.to_rfc3339_opts(SecondsFormat::Millis, true);
-    let modified = user.updated_at.to_rfc3339_opts(SecondsFormat::Millis, true);
-    let columns = UserColumns {
-        id: user.id.as_str(),
-        user_name: &user.user_name,
-        external_id: user.external_id.as_deref(),
-        active: user.active,
-        version: user.version,
-        created: &created,
-        last_modified: &modified,
-    };
+    let times = UserTimes::of(user);
+    let columns = UserColumns::of(user, &times);
     let mut parsed = b"prefix".to_vec();
     let parsed_ok = write_user(
         &mut parsed,

@@ -101,6 +101,6 @@ async fn recompute(
     Ok(())
 }
 
-fn not_found(kind: &str, id: &str) -> ProvisionError {
+pub(crate) fn not_found(kind: &str, id: &str) -> ProvisionError {
     ScimError::not_found(format!("no {kind} with id {id:?}")).into()
 }

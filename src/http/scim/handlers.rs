@@ -287,6 +287,13 @@ fn list_query(raw: Option<&str>) -> Result<ListQuery, ScimHttpError> {
     Ok(ListQuery::from_params(&params, MAX_RESULTS)?)
 }
 
+fn list_projection(query: &ListQuery) -> Projection {
+    Projection {
+        attributes: query.attributes.clone(),
+        excluded: query.excluded_attributes.clone(),
+    }
+}
+
 fn store_query(client: &ScimClient, query: &ListQuery) -> ScimListQuery {
     ScimListQuery {
         connection: client.connection.clone(),
@@ -308,12 +315,13 @@ fn point_list(
     rt: ResourceType,
     query: &ListQuery,
 ) -> Result<Option<super::body::Body>, ScimHttpError> {
-    let default_projection = query.attributes.as_ref().is_none_or(Vec::is_empty)
-        && query.excluded_attributes.as_ref().is_none_or(Vec::is_empty);
     let (Some(point), Some(filter)) = (state.store.point_reads(), &query.filter) else {
         return Ok(None);
     };
-    if rt != ResourceType::User || !default_projection || query.page.sort_by.is_some() {
+    if rt != ResourceType::User
+        || !list_projection(query).is_default()
+        || query.page.sort_by.is_some()
+    {
         return Ok(None);
     }
     crate::scim::filter::validate(filter, &crate::scim::schema::CoreSchema)?;
@@ -348,10 +356,7 @@ async fn run_list(
     if let Some(filter) = &query.filter {
         crate::scim::filter::validate(filter, &crate::scim::schema::CoreSchema)?;
     }
-    let projection = Projection {
-        attributes: query.attributes.clone(),
-        excluded: query.excluded_attributes.clone(),
-    };
+    let projection = list_projection(query);
     let store_query = store_query(client, query);
     let base = client.config.server.public_url.join("/scim/v2");
     let mut read = state.store.read().await?;

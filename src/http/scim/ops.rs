@@ -10,7 +10,6 @@ use crate::domain::{GroupId, User, UserId};
 use crate::http::AppState;
 use crate::provision::{self, GroupView, ProvisionError, UserView, WriteContext};
 use crate::scim::definitions::ResourceType;
-use crate::scim::error::ScimError;
 use crate::scim::filter::AttrPath;
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::{project, wants_attribute};
@@ -222,7 +221,7 @@ pub async fn get_user(
         && let Some(found) = point.user(&id)
     {
         let Some(doc) = found.filter(|d| d.connection == ctx.client.connection) else {
-            return Err(ScimError::not_found(format!("no User with id {:?}", id.as_str())).into());
+            return Err(provision::not_found("User", id.as_str()).into());
         };
         let base = ctx.base_url();
         if let Some(body) = user_doc_body(&doc, &base) {

@@ -3,8 +3,9 @@
 //! This folder is not a module of its own: `sqlite.rs` and `postgres.rs` each include it
 //! with `#[path = "sql/mod.rs"] mod sql;`, after defining the handful of names in which
 //! the engines differ — `Db`, `Conn`, `ENGINE`, `MIGRATOR`, `ts` (how a timestamp is
-//! bound), `SEQ_RETURNING` and `inserted_seq` (how an insert returns its `seq`), `DIALECT` (how a SCIM filter reads JSON), `FOR_UPDATE`, `FOR_UPDATE_SKIP_LOCKED` and `begin_write` (`BEGIN IMMEDIATE` on
-//! SQLite). No query here branches on the engine. Placeholders are `$1, $2, …` for both:
+//! bound), `SEQ_RETURNING` and `inserted_seq` (how an insert returns its `seq`),
+//! `DIALECT` (how a SCIM filter reads JSON), `FOR_UPDATE`, `FOR_UPDATE_SKIP_LOCKED` and
+//! `begin_write` (`BEGIN IMMEDIATE` on SQLite). No query here branches on the engine. Placeholders are `$1, $2, …` for both:
 //! sqlx's SQLite driver reads them as positional parameters.
 
 use super::{

@@ -224,6 +224,28 @@ pub(super) async fn connect(
 mod tests {
     use super::*;
 
+    /// `.cargo/config.toml` builds the bundled SQLite without the shared page cache and
+    /// without memory statistics (two global mutexes on every page a point read touches);
+    /// a build that lost the flags (say, `LIBSQLITE3_FLAGS` set in the environment, which
+    /// wins over the file) fails here rather than only in the benchmark.
+    #[test]
+    fn sqlite_is_built_without_global_cache_and_statistics_mutexes() -> rusqlite::Result<()> {
+        let conn = rusqlite::Connection::open_in_memory()?;
+        let mut statement = conn.prepare("PRAGMA compile_options")?;
+        let options = statement
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        Ok(())
+    }
+
     #[test]
     fn urls_name_files_or_memory() {
         assert_eq!(location("sqlite::memory:").ok(), Some(Location::Memory));

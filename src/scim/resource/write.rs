@@ -239,7 +239,7 @@ fn string(out: &mut Vec<u8>, text: &str) {
 /// `text` escaped as inside a JSON string: serde_json escapes `"`, `\` and the control
 /// characters below U+0020, nothing else; text without them is copied as it is.
 fn string_contents(out: &mut Vec<u8>, text: &str) {
-    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if !needs_escape(text.as_bytes()) {
         out.extend_from_slice(text.as_bytes());
     } else {
         let start = out.len();
@@ -248,6 +248,33 @@ fn string_contents(out: &mut Vec<u8>, text: &str) {
         out.remove(start);
         out.pop();
     }
+}
+
+/// Whether `bytes` hold a `"`, a `\\` or a control character below U+0020: eight bytes at a
+/// time (the byte-at-a-time test was a tenth of a `GET /Users/{id}`'s instructions).
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    /// Whether a byte of `w` is below `n` (n ≤ 0x80): exact as a yes/no answer.
+    fn any_below(w: u64, n: u8) -> bool {
+        w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH != 0
+    }
+    fn any_equal(w: u64, b: u8) -> bool {
+        any_below(w ^ (ONES * u64::from(b)), 1)
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_ne_bytes(word);
+        if any_below(w, 0x20) || any_equal(w, b'"') || any_equal(w, b'\\') {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 fn write(

@@ -267,3 +267,24 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The eight-bytes-at-a-time test agrees with the plain one at every length and offset,
+    /// multi-byte UTF-8 included.
+    #[test]
+    fn the_word_escape_test_agrees_with_the_byte_test(
+        text in proptest::collection::vec(
+            prop_oneof![
+                4 => 0x20u8..0x7f,
+                1 => 0u8..0x20,
+                1 => Just(b'"'),
+                1 => Just(b'\\'),
+                2 => 0x80u8..=0xff,
+            ],
+            0..40,
+        )
+    ) {
+        let plain = text.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        prop_assert_eq!(super::needs_escape(&text), plain);
+    }
+}

@@ -17,6 +17,8 @@ RUN apt-get update \
 WORKDIR /src
 # Dependencies first, so that a source change does not rebuild them.
 COPY Cargo.toml Cargo.lock ./
+# The bundled SQLite's build options (LIBSQLITE3_FLAGS, see .cargo/config.toml).
+COPY .cargo .cargo
 # Stubs for every target Cargo.toml declares (the manifest must be complete to build).
 RUN mkdir -p src benches/idp-sync-bench \
  && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
@@ -40,7 +42,8 @@ COPY config ./config
 ENV IDP_SYNC_CONFIG=/opt/idp-sync/config/idp-sync.example.toml \
     IDP_SYNC__SERVER__LISTEN=0.0.0.0:8080 \
     IDP_SYNC__DATABASE__URL=sqlite:///var/lib/idp-sync/idp-sync.db \
-    IDP_SYNC_LOG_FORMAT=json
+    IDP_SYNC_LOG_FORMAT=json \
+    MALLOC_ARENA_MAX=2
 USER idp-sync
 VOLUME ["/var/lib/idp-sync"]
 EXPOSE 8080

@@ -573,6 +573,12 @@ fn peak_rss(
         .arg(&path)
         .env("BENCH_SCIM_TOKEN", TOKEN)
         .env("RUST_LOG", "warn")
+        // As the shipped systemd unit and Dockerfile run it (BENCHMARKS.md, "Peak RSS and
+        // malloc arenas"); IDP_SYNC_BENCH_MALLOC_ARENA_MAX overrides (0: glibc's default).
+        .env(
+            "MALLOC_ARENA_MAX",
+            std::env::var("IDP_SYNC_BENCH_MALLOC_ARENA_MAX").unwrap_or_else(|_| "2".into()),
+        )
         .stdout(std::process::Stdio::null())
         .spawn()
         .map_err(|e| format!("spawn idp-sync: {e}"))?;
@@ -585,6 +591,7 @@ fn peak_rss(
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        memory_line(pid, "started");
         let ids = Arc::new(seeded.users.clone());
         let short = Until::Elapsed(Duration::from_secs(2));
         let mut errors = 0;
@@ -605,6 +612,7 @@ fn peak_rss(
         )
         .await
         .errors;
+        memory_line(pid, "reads");
         errors += load::run(
             addr,
             CONNECTIONS,
@@ -620,6 +628,7 @@ fn peak_rss(
         )
         .await
         .errors;
+        memory_line(pid, "5,000 creates");
         errors += load::run(
             addr,
             CONNECTIONS,
@@ -638,6 +647,7 @@ fn peak_rss(
         )
         .await
         .errors;
+        memory_line(pid, "group pages");
         let spare = Arc::new(seeded.spare[2 * PATCHES * PATCH_MEMBERS..].to_vec());
         let big = format!("/scim/v2/Groups/{}", seeded.big);
         let patch_path = big.clone();
@@ -658,6 +668,7 @@ fn peak_rss(
         )
         .await
         .errors;
+        memory_line(pid, "PATCHes on the big group");
         // The whole 100,000-member group, members included, a few times at once.
         errors += load::run(
             addr,
@@ -667,6 +678,7 @@ fn peak_rss(
         )
         .await
         .errors;
+        memory_line(pid, "reads of the big group with members");
         if errors > 0 {
             return Err(format!("{errors} requests failed"));
         }
@@ -683,6 +695,24 @@ fn peak_rss(
         .status();
     let _ = child.wait();
     result
+}
+
+/// Prints the child's resident and peak memory after a phase of the mix: where the peak
+/// is reached.
+fn memory_line(pid: u32, after: &str) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0.0, |k| k as f64 / 1024.0)
+    };
+    println!(
+        "  idp-sync serve after {after}: VmRSS {:.1} MB, VmHWM {:.1} MB",
+        kib("VmRSS:"),
+        kib("VmHWM:")
+    );
 }
 
 /// Migrates the database at `url` and serves the real idp-sync router (config written to

@@ -197,6 +197,9 @@ pub trait StoreTx: StoreRead {
     /// Serialises reading and changing who holds the top role (the last-Administrator rule).
     async fn lock_role_changes(&mut self) -> StoreResult<()>;
 
+    /// Stores a new user. Inside a SQLite group commit the INSERT is sent with the
+    /// request's next statement or its commit (sql/deferred.rs): a taken `userName` is then
+    /// reported there, as the same [`StoreError::Conflict`].
     async fn create_user(&mut self, user: &User) -> StoreResult<()>;
     /// Writes `user` if the stored version is still `expected_version`, and returns it as
     /// stored, with `version = expected_version + 1`.
@@ -248,8 +251,9 @@ pub trait StoreTx: StoreRead {
     /// Revokes every live session of the user; returns how many.
     async fn revoke_sessions_of(&mut self, user: &UserId, now: DateTime<Utc>) -> StoreResult<u64>;
 
-    /// Appends an audit event and returns its `seq`.
-    async fn append_audit(&mut self, event: &AuditEvent) -> StoreResult<i64>;
+    /// Appends an audit event. Inside a SQLite group commit it is sent with the request's
+    /// next statement or its commit (sql/deferred.rs); its `seq` is read back with the log.
+    async fn append_audit(&mut self, event: &AuditEvent) -> StoreResult<()>;
     /// Stores the event and one pending delivery per destination, due at `occurred_at`.
     /// Returns the event's `seq`.
     async fn enqueue_outbox_event(
@@ -540,11 +544,10 @@ pub trait Store: Send + Sync {
         Ok(n)
     }
     /// A standalone audit record (config reloads, refusals).
-    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<i64> {
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let seq = tx.append_audit(event).await?;
-        tx.commit().await?;
-        Ok(seq)
+        tx.append_audit(event).await?;
+        tx.commit().await
     }
     async fn remember_assertion(
         &self,

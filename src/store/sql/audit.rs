@@ -1,29 +1,31 @@
 //! The audit log: append-only, listed newest first with a `seq` cursor. Rows have no
 //! foreign key to users, so they outlive the user they are about.
 
-use super::{Conn, SEQ_RETURNING, inserted_seq, ts};
+use super::{Conn, Query, ts};
 use crate::domain::{AuditEvent, ConnectionId, UserId};
 use crate::store::error::StoreError;
 use crate::store::rows::AuditRow;
 use crate::store::types::{AuditQuery, page_size};
 use sqlx::types::Json;
 
-pub(super) async fn append(c: &mut Conn, e: &AuditEvent) -> Result<i64, StoreError> {
-    let sql = [
-        "INSERT INTO audit_events (occurred_at, kind, actor, connection, user_id, user_name, \
-         detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        SEQ_RETURNING,
-    ]
-    .concat();
-    let query = sqlx::query(&sql)
+/// The INSERT of an audit event, without returning its `seq`; [`bind_append`] binds it.
+pub(super) const APPEND: &str = "INSERT INTO audit_events (occurred_at, kind, actor, connection, \
+     user_id, user_name, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub(super) fn bind_append<'q>(query: Query<'q>, e: &'q AuditEvent) -> Query<'q> {
+    query
         .bind(ts(e.occurred_at))
         .bind(&e.kind)
         .bind(&e.actor)
         .bind(e.connection.as_ref().map(ConnectionId::as_str))
         .bind(e.user_id.as_ref().map(UserId::as_str))
         .bind(e.user_name.as_deref())
-        .bind(Json(&e.detail));
-    Ok(inserted_seq(c, query).await?)
+        .bind(Json(&e.detail))
+}
+
+pub(super) async fn append(c: &mut Conn, e: &AuditEvent) -> Result<(), StoreError> {
+    bind_append(sqlx::query(APPEND), e).execute(c).await?;
+    Ok(())
 }
 
 pub(super) async fn list(c: &mut Conn, q: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {

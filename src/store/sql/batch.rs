@@ -9,11 +9,11 @@
 //! once.
 //!
 //! How: one writer task owns the write pool. [`Batcher::begin`] queues a request and waits
-//! for a [`Lease`]: the writer connection, inside the open batch transaction, after
-//! `SAVEPOINT idp_sync_request`. The caller runs its reads and writes on it exactly as on a
-//! transaction of its own, then
-//! * commits: hands the connection back and waits until the batch COMMIT has returned —
-//!   only then does its `commit()` return `Ok`; the writer runs `RELEASE SAVEPOINT`;
+//! for a [`Lease`]: the writer connection, inside the open batch transaction. The request's
+//! first statement opens `SAVEPOINT idp_sync_request`; the caller runs its reads and writes
+//! on it exactly as on a transaction of its own, then
+//! * commits: runs `RELEASE SAVEPOINT`, hands the connection back and waits until the
+//!   batch COMMIT has returned — only then does its `commit()` return `Ok`;
 //! * or rolls back, fails, or drops the lease: the writer runs
 //!   `ROLLBACK TO SAVEPOINT; RELEASE SAVEPOINT`, which undoes exactly this request's work
 //!   (a 409 on one user does not touch the others of the batch).
@@ -23,12 +23,14 @@
 //! than [`MAX_BATCH`] requests, else commits and answers every request of the batch with
 //! the COMMIT's result.
 //!
-//! Every statement is a round trip to the connection's worker thread, so the writer sends
-//! what follows a request as one: `RELEASE` (or `ROLLBACK TO; RELEASE`) together with the
-//! next request's `SAVEPOINT`, or with the `COMMIT`; `BEGIN IMMEDIATE` together with the
-//! first `SAVEPOINT`. When such a pair fails it is not known how far it got, so the batch
-//! is rolled back whole and every request in it (and the next one) is answered with the
-//! error.
+//! Every statement is a round trip to the connection's worker thread, and the batch is
+//! serial, so those round trips are what a batch's length is made of. So the request
+//! sends its savepoint with its first statement, and holds back writes whose result it
+//! does not read (a new user, an audit event: `deferred.rs`) until its next statement or
+//! its commit: a SCIM create — `SAVEPOINT`, the user, its audit event, `RELEASE` — is one
+//! round trip, and the writer adds none between requests (`BEGIN IMMEDIATE` and `COMMIT`
+//! once per batch). A script that fails part-way may have left the savepoint open; the
+//! writer then undoes it as for any failed request.
 //!
 //! Why the promises of a transaction still hold:
 //! * **All or nothing per request.** A request's work is either released into the batch
@@ -50,6 +52,7 @@
 //! A request must not call `begin()` again while it holds a lease (it would wait for
 //! itself) — the same rule as with one writer connection.
 
+use super::deferred::{self, Deferred};
 use super::{Conn, Db};
 use crate::store::api::StoreResult;
 use crate::store::error::StoreError;
@@ -104,10 +107,11 @@ fn closed() -> StoreError {
 
 /// How a lease came back to the writer.
 enum Outcome {
-    /// Released into the batch; answered when the batch commits.
+    /// Released into the batch (the request ran `RELEASE SAVEPOINT`); answered when the
+    /// batch commits.
     Released(CommitReply),
-    /// Rolled back, failed or dropped: undo it.
-    Abandoned,
+    /// Rolled back, failed or dropped: undo it if its savepoint may be open.
+    Abandoned { savepoint: bool },
 }
 
 struct Returned {
@@ -115,25 +119,66 @@ struct Returned {
     outcome: Outcome,
 }
 
-/// One request's turn on the writer connection, inside its savepoint. Dropping it without
-/// [`Lease::commit`] rolls the request's work back.
+/// One request's turn on the writer connection. Its savepoint is opened with its first
+/// statement (or held-back write, [`Lease::defer`]) and released by its commit; dropping
+/// the lease without [`Lease::commit`] has the writer roll the request's work back.
 pub(super) struct Lease {
     conn: Option<PoolConnection<Db>>,
     back: Option<oneshot::Sender<Returned>>,
+    /// Whether this request's savepoint may be open on the connection.
+    savepoint: bool,
+    /// Writes not sent yet (`deferred.rs`).
+    pending: Vec<Deferred>,
 }
 
 impl Lease {
-    pub(super) fn conn(&mut self) -> &mut Conn {
+    /// The connection, ready for a statement: the request's savepoint open and its
+    /// held-back writes sent, in one round trip.
+    pub(super) async fn conn(&mut self) -> StoreResult<&mut Conn> {
+        if !self.savepoint || !self.pending.is_empty() {
+            self.send(None).await?;
+        }
         match self.conn.as_mut() {
-            Some(c) => c,
+            Some(c) => Ok(c),
             // Only `commit`/`rollback`, which consume the lease, take the connection.
             None => unreachable_conn(),
         }
     }
 
-    /// Hands the connection back for the writer to release the savepoint, and waits for
-    /// the batch COMMIT.
+    /// Holds `write` back until the request's next statement or its commit.
+    pub(super) fn defer(&mut self, write: Deferred) {
+        self.pending.push(write);
+    }
+
+    /// Sends what is due — `SAVEPOINT` if not open yet, the held-back writes, `after` — as
+    /// one script.
+    async fn send(&mut self, after: Option<&str>) -> StoreResult<()> {
+        let before = (!self.savepoint).then_some(SAVEPOINT);
+        let pending = std::mem::take(&mut self.pending);
+        let sql = deferred::script(before, &pending, after);
+        if sql.is_empty() {
+            return Ok(());
+        }
+        // From here on the savepoint may be open, whatever the outcome: if the script
+        // fails, the writer undoes it (ROLLBACK TO, RELEASE) when the lease comes back.
+        self.savepoint = true;
+        let Some(conn) = self.conn.as_mut() else {
+            unreachable_conn()
+        };
+        deferred::bind(sqlx::query(&sql), &pending)
+            .execute(&mut **conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Sends the held-back writes with `RELEASE SAVEPOINT`, hands the connection back, and
+    /// waits for the batch COMMIT. If the script fails, the request's work is undone and
+    /// its error (a unique violation, say) returned.
     pub(super) async fn commit(mut self) -> StoreResult<()> {
+        if self.savepoint || !self.pending.is_empty() {
+            self.send(Some(RELEASE)).await?;
+            self.savepoint = false;
+        }
         let (reply, committed) = oneshot::channel();
         self.give_back(Outcome::Released(reply));
         match committed.await {
@@ -146,7 +191,9 @@ impl Lease {
     }
 
     pub(super) fn rollback(mut self) {
-        self.give_back(Outcome::Abandoned);
+        self.give_back(Outcome::Abandoned {
+            savepoint: self.savepoint,
+        });
     }
 
     fn give_back(&mut self, outcome: Outcome) {
@@ -159,7 +206,9 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        self.give_back(Outcome::Abandoned);
+        self.give_back(Outcome::Abandoned {
+            savepoint: self.savepoint,
+        });
     }
 }
 
@@ -176,11 +225,7 @@ async fn writer(
     begin: &'static str,
     mut requests: mpsc::UnboundedReceiver<LeaseReply>,
 ) {
-    let open_batch = format!("{begin}; {SAVEPOINT}");
-    let release_and_next = format!("{RELEASE}; {SAVEPOINT}");
-    let undo_and_next = format!("{ROLLBACK_TO}; {RELEASE}; {SAVEPOINT}");
     let undo = format!("{ROLLBACK_TO}; {RELEASE}");
-    let release_and_commit = format!("{RELEASE}; COMMIT");
     'batches: while let Some(first) = requests.recv().await {
         let mut conn = match pool.acquire().await {
             Ok(c) => c,
@@ -189,18 +234,11 @@ async fn writer(
                 continue;
             }
         };
-        // The batch opens with the first request's savepoint, in one round trip.
-        if let Err(e) = run(&mut conn, &open_batch).await {
-            // If BEGIN went through and SAVEPOINT did not, end the transaction (a ROLLBACK
-            // outside one fails harmlessly).
-            let _ = run(&mut conn, "ROLLBACK").await;
+        if let Err(e) = run(&mut conn, begin).await {
             let _ = first.send(Err(e.into()));
             continue;
         }
         let mut released: Vec<CommitReply> = Vec::new();
-        // What the last leased request left to be settled: its commit reply if it released
-        // its work, `None` if it is to be undone.
-        let mut pending: Option<CommitReply>;
         let mut reply = first;
         loop {
             let (back, returned) = oneshot::channel();
@@ -208,6 +246,8 @@ async fn writer(
             let _ = reply.send(Ok(Lease {
                 conn: Some(conn),
                 back: Some(back),
+                savepoint: false,
+                pending: Vec::new(),
             }));
             let Ok(Returned { conn: c, outcome }) = returned.await else {
                 // Unreachable: a lease always comes back. Without the connection the
@@ -216,48 +256,36 @@ async fn writer(
                 continue 'batches;
             };
             conn = c;
-            pending = match outcome {
-                Outcome::Released(done) => Some(done),
-                Outcome::Abandoned => None,
-            };
-            let next = if released.len() + usize::from(pending.is_some()) < MAX_BATCH {
+            match outcome {
+                Outcome::Released(done) => released.push(done),
+                Outcome::Abandoned { savepoint: false } => {}
+                Outcome::Abandoned { savepoint: true } => {
+                    if let Err(e) = run(&mut conn, &undo).await {
+                        // The request's work could not be undone (the database may have
+                        // rolled the whole transaction back, on a full disk say): the
+                        // batch is rolled back whole and nobody in it is told it
+                        // committed.
+                        let _ = run(&mut conn, "ROLLBACK").await;
+                        let message = e.to_string();
+                        for done in released {
+                            let _ = done.send(Err(message.clone()));
+                        }
+                        continue 'batches;
+                    }
+                }
+            }
+            let next = if released.len() < MAX_BATCH {
                 requests.try_recv().ok()
             } else {
                 None
             };
             let Some(next) = next else { break };
-            // Settle the last request and open the next one's savepoint in one round trip.
-            let settle = if pending.is_some() {
-                &release_and_next
-            } else {
-                &undo_and_next
-            };
-            if let Err(e) = run(&mut conn, settle).await {
-                // Whether the last request's work was settled is unknown: the batch is
-                // rolled back whole and nobody in it is told it committed.
-                let _ = run(&mut conn, "ROLLBACK").await;
-                let message = e.to_string();
-                released.extend(pending);
-                for done in released {
-                    let _ = done.send(Err(message.clone()));
-                }
-                let _ = next.send(Err(e.into()));
-                continue 'batches;
-            }
-            released.extend(pending.take());
             reply = next;
         }
-        // The batch ends with the last request: release (or undo) it and commit.
-        let result = match pending {
-            Some(done) => {
-                released.push(done);
-                run(&mut conn, &release_and_commit).await
-            }
-            None => match run(&mut conn, &undo).await {
-                Ok(()) if released.is_empty() => run(&mut conn, "ROLLBACK").await,
-                Ok(()) => run(&mut conn, "COMMIT").await,
-                Err(e) => Err(e),
-            },
+        let result = if released.is_empty() {
+            run(&mut conn, "ROLLBACK").await
+        } else {
+            run(&mut conn, "COMMIT").await
         };
         let result = result.map_err(|e| e.to_string());
         if result.is_err() {

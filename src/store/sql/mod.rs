@@ -34,6 +34,7 @@ use sqlx::{Pool, Transaction};
 mod access;
 mod audit;
 mod batch;
+mod deferred;
 mod groups;
 mod lifecycle;
 mod outbox;
@@ -92,12 +93,17 @@ enum Handle {
 
 struct SqlHandle(Handle);
 
+/// A query with its arguments, as the binding helpers of the submodules build it.
+type Query<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>;
+
 impl SqlHandle {
-    fn conn(&mut self) -> &mut Conn {
+    /// The connection, ready for a statement (in a group commit: the request's savepoint
+    /// open and its held-back writes sent, see batch.rs).
+    async fn conn(&mut self) -> StoreResult<&mut Conn> {
         match &mut self.0 {
-            Handle::Read(c) => c,
-            Handle::Write(t) => t,
-            Handle::Batched(l) => l.conn(),
+            Handle::Read(c) => Ok(c),
+            Handle::Write(t) => Ok(t),
+            Handle::Batched(l) => l.conn().await,
         }
     }
 }
@@ -157,55 +163,73 @@ impl Store for SqlStore {
 #[async_trait]
 impl StoreRead for SqlHandle {
     async fn get_user(&mut self, id: &UserId) -> StoreResult<Option<User>> {
-        users::get(self.conn(), id, false).await
+        users::get(self.conn().await?, id, false).await
     }
     async fn get_user_with_groups(
         &mut self,
         id: &UserId,
     ) -> StoreResult<Option<(User, Vec<(GroupId, String)>)>> {
-        users::get_with_groups(self.conn(), id).await
+        users::get_with_groups(self.conn().await?, id).await
     }
     async fn find_user_by_user_name(
         &mut self,
         connection: &ConnectionId,
         user_name: &str,
     ) -> StoreResult<Option<User>> {
-        users::find_by(self.conn(), users::Key::UserName, connection, user_name).await
+        users::find_by(
+            self.conn().await?,
+            users::Key::UserName,
+            connection,
+            user_name,
+        )
+        .await
     }
     async fn find_user_by_external_id(
         &mut self,
         connection: &ConnectionId,
         external_id: &str,
     ) -> StoreResult<Option<User>> {
-        users::find_by(self.conn(), users::Key::ExternalId, connection, external_id).await
+        users::find_by(
+            self.conn().await?,
+            users::Key::ExternalId,
+            connection,
+            external_id,
+        )
+        .await
     }
     async fn find_user_by_sso_subject(
         &mut self,
         connection: &ConnectionId,
         subject: &str,
     ) -> StoreResult<Option<User>> {
-        users::find_by(self.conn(), users::Key::SsoSubject, connection, subject).await
+        users::find_by(
+            self.conn().await?,
+            users::Key::SsoSubject,
+            connection,
+            subject,
+        )
+        .await
     }
     async fn list_users(&mut self, query: &UserQuery) -> StoreResult<Vec<User>> {
-        users::list(self.conn(), query).await
+        users::list(self.conn().await?, query).await
     }
 
     async fn get_group(&mut self, id: &GroupId) -> StoreResult<Option<IdpGroup>> {
-        groups::get(self.conn(), id, false).await
+        groups::get(self.conn().await?, id, false).await
     }
     async fn find_group_by_external_id(
         &mut self,
         connection: &ConnectionId,
         external_id: &str,
     ) -> StoreResult<Option<IdpGroup>> {
-        groups::find_by_external_id(self.conn(), connection, external_id).await
+        groups::find_by_external_id(self.conn().await?, connection, external_id).await
     }
     async fn find_groups_by_display_name(
         &mut self,
         connection: &ConnectionId,
         display_name: &str,
     ) -> StoreResult<Vec<IdpGroup>> {
-        groups::find_by_display_name(self.conn(), connection, display_name).await
+        groups::find_by_display_name(self.conn().await?, connection, display_name).await
     }
     async fn list_groups(
         &mut self,
@@ -213,7 +237,7 @@ impl StoreRead for SqlHandle {
         after: Option<&GroupId>,
         limit: u32,
     ) -> StoreResult<Vec<IdpGroup>> {
-        groups::list(self.conn(), connection, after, limit).await
+        groups::list(self.conn().await?, connection, after, limit).await
     }
     async fn list_group_members(
         &mut self,
@@ -221,174 +245,178 @@ impl StoreRead for SqlHandle {
         after: Option<&UserId>,
         limit: u32,
     ) -> StoreResult<Vec<UserId>> {
-        groups::members(self.conn(), group, after, limit).await
+        groups::members(self.conn().await?, group, after, limit).await
     }
     async fn count_group_members(&mut self, group: &GroupId) -> StoreResult<u64> {
-        groups::count_members(self.conn(), group).await
+        groups::count_members(self.conn().await?, group).await
     }
     async fn members_among(
         &mut self,
         group: &GroupId,
         users: &[UserId],
     ) -> StoreResult<Vec<UserId>> {
-        groups::members_among(self.conn(), group, users).await
+        groups::members_among(self.conn().await?, group, users).await
     }
     async fn scim_list_users(&mut self, query: &ScimListQuery) -> StoreResult<ScimPage<User>> {
-        scim::list_users(self.conn(), query).await
+        scim::list_users(self.conn().await?, query).await
     }
     async fn scim_list_users_with_groups(
         &mut self,
         query: &ScimListQuery,
     ) -> StoreResult<ScimPage<(User, Vec<(GroupId, String)>)>> {
-        scim::list_users_with_groups(self.conn(), query).await
+        scim::list_users_with_groups(self.conn().await?, query).await
     }
     async fn scim_list_groups(&mut self, query: &ScimListQuery) -> StoreResult<ScimPage<IdpGroup>> {
-        scim::list_groups(self.conn(), query).await
+        scim::list_groups(self.conn().await?, query).await
     }
     async fn groups_of_user(&mut self, user: &UserId) -> StoreResult<Vec<IdpGroupRef>> {
-        groups::refs_of_user(self.conn(), user).await
+        groups::refs_of_user(self.conn().await?, user).await
     }
     async fn group_ids_of_user(&mut self, user: &UserId) -> StoreResult<Vec<GroupId>> {
-        groups::ids_of_user(self.conn(), user).await
+        groups::ids_of_user(self.conn().await?, user).await
     }
     async fn group_names_of_user(&mut self, user: &UserId) -> StoreResult<Vec<(GroupId, String)>> {
-        groups::names_of_user(self.conn(), user).await
+        groups::names_of_user(self.conn().await?, user).await
     }
 
     async fn get_access(&mut self, user: &UserId) -> StoreResult<Option<StoredAccess>> {
-        access::get(self.conn(), user).await
+        access::get(self.conn().await?, user).await
     }
     async fn grants_of_organization(&mut self, organization: &OrgSlug) -> StoreResult<Vec<Grant>> {
-        access::grants_of_organization(self.conn(), organization).await
+        access::grants_of_organization(self.conn().await?, organization).await
     }
     async fn count_users_with_role(&mut self, role: &RoleName) -> StoreResult<i64> {
-        access::count_with_role(self.conn(), role).await
+        access::count_with_role(self.conn().await?, role).await
     }
 
     async fn get_invitation(&mut self, id: &str) -> StoreResult<Option<Invitation>> {
-        lifecycle::get(self.conn(), lifecycle::Key::Id, id).await
+        lifecycle::get(self.conn().await?, lifecycle::Key::Id, id).await
     }
     async fn find_invitation_by_token_hash(
         &mut self,
         token_hash: &str,
     ) -> StoreResult<Option<Invitation>> {
-        lifecycle::get(self.conn(), lifecycle::Key::TokenHash, token_hash).await
+        lifecycle::get(self.conn().await?, lifecycle::Key::TokenHash, token_hash).await
     }
     async fn list_invitations(&mut self, user: &UserId) -> StoreResult<Vec<Invitation>> {
-        lifecycle::list_of_user(self.conn(), user).await
+        lifecycle::list_of_user(self.conn().await?, user).await
     }
 
     async fn get_session(&mut self, id_hash: &str) -> StoreResult<Option<Session>> {
-        lifecycle::get_session(self.conn(), id_hash).await
+        lifecycle::get_session(self.conn().await?, id_hash).await
     }
 
     async fn list_audit(&mut self, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
-        audit::list(self.conn(), query).await
+        audit::list(self.conn().await?, query).await
     }
     async fn get_outbox_event(&mut self, id: &str) -> StoreResult<Option<StoredOutboxEvent>> {
-        outbox::get(self.conn(), id).await
+        outbox::get(self.conn().await?, id).await
     }
     async fn list_outbox_events(
         &mut self,
         query: &OutboxQuery,
     ) -> StoreResult<Vec<StoredOutboxEvent>> {
-        outbox::list(self.conn(), query).await
+        outbox::list(self.conn().await?, query).await
     }
     async fn list_pending_removals(
         &mut self,
         query: &PendingRemovalQuery,
     ) -> StoreResult<Vec<StoredPendingRemoval>> {
-        review::list_removals(self.conn(), query).await
+        review::list_removals(self.conn().await?, query).await
     }
     async fn get_pending_removal(&mut self, id: &str) -> StoreResult<Option<StoredPendingRemoval>> {
-        review::get_removal(self.conn(), id).await
+        review::get_removal(self.conn().await?, id).await
     }
     async fn count_users_with_access(&mut self) -> StoreResult<i64> {
-        review::count_users_with_access(self.conn()).await
+        review::count_users_with_access(self.conn().await?).await
     }
     async fn list_held_configs(
         &mut self,
         status: Option<HeldConfigStatus>,
     ) -> StoreResult<Vec<HeldConfig>> {
-        review::list_held_configs(self.conn(), status).await
+        review::list_held_configs(self.conn().await?, status).await
     }
     async fn get_held_config(&mut self, fingerprint: &str) -> StoreResult<Option<HeldConfig>> {
-        review::get_held_config(self.conn(), fingerprint).await
+        review::get_held_config(self.conn().await?, fingerprint).await
     }
     async fn list_deliveries_in_state(
         &mut self,
         query: &DeliveryQuery,
     ) -> StoreResult<Vec<DeliveryListing>> {
-        review::list_deliveries(self.conn(), query).await
+        review::list_deliveries(self.conn().await?, query).await
     }
     async fn list_conflicted_users(
         &mut self,
         after: Option<&UserId>,
         limit: u32,
     ) -> StoreResult<Vec<User>> {
-        review::list_conflicted_users(self.conn(), after, limit).await
+        review::list_conflicted_users(self.conn().await?, after, limit).await
     }
     async fn list_all_invitations(
         &mut self,
         query: &InvitationQuery,
     ) -> StoreResult<Vec<Invitation>> {
-        review::list_invitations(self.conn(), query).await
+        review::list_invitations(self.conn().await?, query).await
     }
     async fn list_deliveries(&mut self, event_id: &str) -> StoreResult<Vec<Delivery>> {
-        outbox::deliveries(self.conn(), event_id).await
+        outbox::deliveries(self.conn().await?, event_id).await
     }
 }
 
 #[async_trait]
 impl StoreTx for SqlHandle {
     async fn get_user_for_update(&mut self, id: &UserId) -> StoreResult<Option<User>> {
-        users::get(self.conn(), id, true).await
+        users::get(self.conn().await?, id, true).await
     }
     async fn get_group_for_update(&mut self, id: &GroupId) -> StoreResult<Option<IdpGroup>> {
-        groups::get(self.conn(), id, true).await
+        groups::get(self.conn().await?, id, true).await
     }
     async fn lock_users(&mut self, ids: &[UserId]) -> StoreResult<()> {
-        users::lock(self.conn(), ids).await
+        users::lock(self.conn().await?, ids).await
     }
     async fn lock_role_changes(&mut self) -> StoreResult<()> {
-        users::lock_role_changes(self.conn()).await
+        users::lock_role_changes(self.conn().await?).await
     }
 
     async fn create_user(&mut self, user: &User) -> StoreResult<()> {
-        users::create(self.conn(), user).await
+        if let Handle::Batched(lease) = &mut self.0 {
+            lease.defer(deferred::Deferred::CreateUser(Box::new(user.clone())));
+            return Ok(());
+        }
+        users::create(self.conn().await?, user).await
     }
     async fn update_user(&mut self, user: &User, expected_version: i64) -> StoreResult<User> {
-        users::update(self.conn(), user, expected_version).await
+        users::update(self.conn().await?, user, expected_version).await
     }
     async fn delete_user(&mut self, id: &UserId) -> StoreResult<()> {
-        users::delete(self.conn(), id).await
+        users::delete(self.conn().await?, id).await
     }
 
     async fn create_group(&mut self, group: &IdpGroup) -> StoreResult<()> {
-        groups::create(self.conn(), group).await
+        groups::create(self.conn().await?, group).await
     }
     async fn update_group(
         &mut self,
         group: &IdpGroup,
         expected_version: i64,
     ) -> StoreResult<IdpGroup> {
-        groups::update(self.conn(), group, expected_version).await
+        groups::update(self.conn().await?, group, expected_version).await
     }
     async fn delete_group(&mut self, id: &GroupId) -> StoreResult<()> {
-        groups::delete(self.conn(), id).await
+        groups::delete(self.conn().await?, id).await
     }
     async fn add_group_members(&mut self, group: &GroupId, users: &[UserId]) -> StoreResult<u64> {
-        groups::add_members(self.conn(), group, users).await
+        groups::add_members(self.conn().await?, group, users).await
     }
     async fn remove_group_members(
         &mut self,
         group: &GroupId,
         users: &[UserId],
     ) -> StoreResult<u64> {
-        groups::remove_members(self.conn(), group, users).await
+        groups::remove_members(self.conn().await?, group, users).await
     }
     async fn clear_group_members(&mut self, group: &GroupId) -> StoreResult<u64> {
-        groups::clear_members(self.conn(), group).await
+        groups::clear_members(self.conn().await?, group).await
     }
 
     async fn set_access(
@@ -397,48 +425,52 @@ impl StoreTx for SqlHandle {
         access: &ResolvedAccess,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        access::set(self.conn(), user, access, now).await
+        access::set(self.conn().await?, user, access, now).await
     }
     async fn clear_access(&mut self, user: &UserId) -> StoreResult<bool> {
-        access::clear(self.conn(), user).await
+        access::clear(self.conn().await?, user).await
     }
 
     async fn create_invitation(&mut self, invitation: &Invitation) -> StoreResult<()> {
-        lifecycle::create(self.conn(), invitation).await
+        lifecycle::create(self.conn().await?, invitation).await
     }
     async fn set_invitation_status(
         &mut self,
         id: &str,
         status: InvitationStatus,
     ) -> StoreResult<()> {
-        lifecycle::set_status(self.conn(), id, status).await
+        lifecycle::set_status(self.conn().await?, id, status).await
     }
     async fn revoke_pending_invitations(&mut self, user: &UserId) -> StoreResult<u64> {
-        lifecycle::revoke_pending(self.conn(), user).await
+        lifecycle::revoke_pending(self.conn().await?, user).await
     }
 
     async fn create_session(&mut self, session: &Session) -> StoreResult<()> {
-        lifecycle::create_session(self.conn(), session).await
+        lifecycle::create_session(self.conn().await?, session).await
     }
     async fn touch_session(&mut self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        lifecycle::touch_session(self.conn(), id_hash, now).await
+        lifecycle::touch_session(self.conn().await?, id_hash, now).await
     }
     async fn revoke_session(&mut self, id_hash: &str, now: DateTime<Utc>) -> StoreResult<bool> {
-        lifecycle::revoke_session(self.conn(), id_hash, now).await
+        lifecycle::revoke_session(self.conn().await?, id_hash, now).await
     }
     async fn revoke_sessions_of(&mut self, user: &UserId, now: DateTime<Utc>) -> StoreResult<u64> {
-        lifecycle::revoke_sessions_of(self.conn(), user, now).await
+        lifecycle::revoke_sessions_of(self.conn().await?, user, now).await
     }
 
-    async fn append_audit(&mut self, event: &AuditEvent) -> StoreResult<i64> {
-        audit::append(self.conn(), event).await
+    async fn append_audit(&mut self, event: &AuditEvent) -> StoreResult<()> {
+        if let Handle::Batched(lease) = &mut self.0 {
+            lease.defer(deferred::Deferred::AppendAudit(Box::new(event.clone())));
+            return Ok(());
+        }
+        audit::append(self.conn().await?, event).await
     }
     async fn enqueue_outbox_event(
         &mut self,
         event: &OutboxEvent,
         destinations: &[String],
     ) -> StoreResult<i64> {
-        outbox::enqueue(self.conn(), event, destinations).await
+        outbox::enqueue(self.conn().await?, event, destinations).await
     }
     async fn claim_deliveries(
         &mut self,
@@ -446,7 +478,7 @@ impl StoreTx for SqlHandle {
         lease: chrono::Duration,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        outbox::claim(self.conn(), now, lease, limit).await
+        outbox::claim(self.conn().await?, now, lease, limit).await
     }
     async fn mark_delivered(
         &mut self,
@@ -454,7 +486,7 @@ impl StoreTx for SqlHandle {
         destination: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        outbox::mark_delivered(self.conn(), event_id, destination, now).await
+        outbox::mark_delivered(self.conn().await?, event_id, destination, now).await
     }
     async fn mark_retry(
         &mut self,
@@ -463,7 +495,14 @@ impl StoreTx for SqlHandle {
         next_attempt_at: DateTime<Utc>,
         error: &str,
     ) -> StoreResult<()> {
-        outbox::mark_retry(self.conn(), event_id, destination, next_attempt_at, error).await
+        outbox::mark_retry(
+            self.conn().await?,
+            event_id,
+            destination,
+            next_attempt_at,
+            error,
+        )
+        .await
     }
     async fn mark_dead(
         &mut self,
@@ -471,7 +510,7 @@ impl StoreTx for SqlHandle {
         destination: &str,
         error: &str,
     ) -> StoreResult<()> {
-        outbox::mark_dead(self.conn(), event_id, destination, error).await
+        outbox::mark_dead(self.conn().await?, event_id, destination, error).await
     }
     async fn set_delivery_secret(
         &mut self,
@@ -479,7 +518,7 @@ impl StoreTx for SqlHandle {
         destination: &str,
         secret: &serde_json::Value,
     ) -> StoreResult<()> {
-        outbox::set_secret(self.conn(), event_id, destination, secret).await
+        outbox::set_secret(self.conn().await?, event_id, destination, secret).await
     }
     async fn mark_attempt_started(
         &mut self,
@@ -487,7 +526,7 @@ impl StoreTx for SqlHandle {
         destination: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        outbox::mark_attempt_started(self.conn(), event_id, destination, now).await
+        outbox::mark_attempt_started(self.conn().await?, event_id, destination, now).await
     }
     async fn revive_dead_delivery(
         &mut self,
@@ -495,21 +534,21 @@ impl StoreTx for SqlHandle {
         destination: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        outbox::revive_dead(self.conn(), event_id, destination, now).await
+        outbox::revive_dead(self.conn().await?, event_id, destination, now).await
     }
 
     async fn create_sso_login(&mut self, login: &SsoLogin, now: DateTime<Utc>) -> StoreResult<()> {
-        lifecycle::create_sso_login(self.conn(), login, now).await
+        lifecycle::create_sso_login(self.conn().await?, login, now).await
     }
     async fn take_sso_login(
         &mut self,
         key: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<SsoLogin>> {
-        lifecycle::take_sso_login(self.conn(), key, now).await
+        lifecycle::take_sso_login(self.conn().await?, key, now).await
     }
     async fn hold_removal(&mut self, removal: &PendingRemoval) -> StoreResult<bool> {
-        review::hold_removal(self.conn(), removal).await
+        review::hold_removal(self.conn().await?, removal).await
     }
     async fn decide_removal(
         &mut self,
@@ -518,17 +557,17 @@ impl StoreTx for SqlHandle {
         by: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        review::decide_removal(self.conn(), id, status, by, now).await
+        review::decide_removal(self.conn().await?, id, status, by, now).await
     }
     async fn supersede_removals_of(
         &mut self,
         user: &UserId,
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
-        review::supersede_removals_of(self.conn(), user, now).await
+        review::supersede_removals_of(self.conn().await?, user, now).await
     }
     async fn hold_config(&mut self, held: &HeldConfig) -> StoreResult<()> {
-        review::hold_config(self.conn(), held).await
+        review::hold_config(self.conn().await?, held).await
     }
     async fn decide_held_config(
         &mut self,
@@ -537,7 +576,7 @@ impl StoreTx for SqlHandle {
         by: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        review::decide_held_config(self.conn(), fingerprint, status, by, now).await
+        review::decide_held_config(self.conn().await?, fingerprint, status, by, now).await
     }
     async fn remember_assertion(
         &mut self,
@@ -545,7 +584,7 @@ impl StoreTx for SqlHandle {
         expires_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        lifecycle::remember_assertion(self.conn(), assertion_id, expires_at, now).await
+        lifecycle::remember_assertion(self.conn().await?, assertion_id, expires_at, now).await
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {

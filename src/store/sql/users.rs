@@ -1,6 +1,6 @@
 //! Users: create, read by any of their identities, optimistic update, delete, list.
 
-use super::{Conn, FOR_NO_KEY_UPDATE, FOR_UPDATE, ROLE_CHANGE_LOCK, USER_GROUPS_JSON, ts};
+use super::{Conn, FOR_NO_KEY_UPDATE, FOR_UPDATE, Query, ROLE_CHANGE_LOCK, USER_GROUPS_JSON, ts};
 use crate::domain::{ConnectionId, GroupId, User, UserId};
 use crate::store::error::StoreError;
 use crate::store::rows::{UserRow, UserWithGroupsRow};
@@ -104,33 +104,36 @@ pub(super) async fn find_by(
         .transpose()
 }
 
+/// The INSERT of a new user; [`bind_create`] binds its parameters.
+pub(super) const CREATE: &str = "INSERT INTO users (id, connection, user_name, user_name_key, \
+     external_id, sso_subject, email, display_name, given_name, family_name, active, state, \
+     accepted_at, scim, version, created_at, updated_at, conflict) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+
+pub(super) fn bind_create<'q>(query: Query<'q>, user: &'q User) -> Query<'q> {
+    query
+        .bind(user.id.as_str())
+        .bind(user.connection.as_str())
+        .bind(&user.user_name)
+        .bind(user_name_key(&user.user_name))
+        .bind(user.external_id.as_deref())
+        .bind(user.sso_subject.as_deref())
+        .bind(user.email.as_deref())
+        .bind(user.display_name.as_deref())
+        .bind(user.given_name.as_deref())
+        .bind(user.family_name.as_deref())
+        .bind(user.active)
+        .bind(user.state.as_str())
+        .bind(user.accepted_at.map(ts))
+        .bind(Json(&user.scim))
+        .bind(user.version)
+        .bind(ts(user.created_at))
+        .bind(ts(user.updated_at))
+        .bind(user.conflict.as_ref().map(Json))
+}
+
 pub(super) async fn create(c: &mut Conn, user: &User) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO users (id, connection, user_name, user_name_key, external_id, sso_subject, \
-         email, display_name, given_name, family_name, active, state, accepted_at, scim, \
-         version, created_at, updated_at, conflict) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-    )
-    .bind(user.id.as_str())
-    .bind(user.connection.as_str())
-    .bind(&user.user_name)
-    .bind(user_name_key(&user.user_name))
-    .bind(user.external_id.as_deref())
-    .bind(user.sso_subject.as_deref())
-    .bind(user.email.as_deref())
-    .bind(user.display_name.as_deref())
-    .bind(user.given_name.as_deref())
-    .bind(user.family_name.as_deref())
-    .bind(user.active)
-    .bind(user.state.as_str())
-    .bind(user.accepted_at.map(ts))
-    .bind(Json(&user.scim))
-    .bind(user.version)
-    .bind(ts(user.created_at))
-    .bind(ts(user.updated_at))
-    .bind(user.conflict.as_ref().map(Json))
-    .execute(c)
-    .await?;
+    bind_create(sqlx::query(CREATE), user).execute(c).await?;
     Ok(())
 }
 

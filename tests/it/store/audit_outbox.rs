@@ -13,7 +13,6 @@ async fn audit_lists_newest_first_with_a_cursor(store: Arc<dyn Store>) {
     let u = user("ana@acme.com");
     store.create_user(&u).await.unwrap();
     let t0 = now();
-    let mut seqs = Vec::new();
     for i in 0..5 {
         let kind = if i % 2 == 0 {
             "user.invited"
@@ -25,8 +24,16 @@ async fn audit_lists_newest_first_with_a_cursor(store: Arc<dyn Store>) {
         if i % 2 == 0 {
             e = e.about(&u);
         }
-        seqs.push(store.append_audit(&e).await.unwrap());
+        store.append_audit(&e).await.unwrap();
     }
+    // The log, oldest first: every event, in the order appended, `seq` increasing.
+    let mut all = store.list_audit(&AuditQuery::default()).await.unwrap();
+    all.reverse();
+    assert_eq!(
+        all.iter().map(|e| e.detail.clone()).collect::<Vec<_>>(),
+        (0..5).map(|i| json!({ "i": i })).collect::<Vec<_>>()
+    );
+    let seqs: Vec<i64> = all.iter().map(|e| e.seq).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
 
     let page = |before_seq| AuditQuery {

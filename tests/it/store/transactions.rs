@@ -92,13 +92,19 @@ async fn a_change_that_fails_halfway_leaves_nothing(store: Arc<dyn Store>) {
     tx.enqueue_outbox_event(&event, &["email".into()])
         .await
         .unwrap();
-    // The last operation breaks a constraint.
-    let err = tx.create_user(&user("TAKEN@acme.com")).await.unwrap_err();
+    // The last operation breaks a constraint: reported by the call, or by the commit where
+    // the store holds the write back until then (SQLite's group commit, sql/deferred.rs).
+    let err = match tx.create_user(&user("TAKEN@acme.com")).await {
+        Err(e) => {
+            drop(tx);
+            e
+        }
+        Ok(()) => tx.commit().await.unwrap_err(),
+    };
     assert!(
         matches!(err, StoreError::Conflict(ConflictKind::UserNameTaken)),
         "{err:?}"
     );
-    drop(tx);
 
     assert!(store.get_user(&newcomer.id).await.unwrap().is_none());
     assert!(store.get_access(&newcomer.id).await.unwrap().is_none());
@@ -191,6 +197,15 @@ async fn concurrent_writes_fail_and_commit_one_by_one(store: Arc<dyn Store>) {
                 .await
                 .unwrap();
             match i % 4 {
+                // The taken name, held back until the commit: the commit reports it.
+                0 => {
+                    let err = tx.commit().await.unwrap_err();
+                    assert!(
+                        matches!(err, StoreError::Conflict(ConflictKind::UserNameTaken)),
+                        "write {i}: {err:?}"
+                    );
+                    None
+                }
                 1 => {
                     tx.rollback().await.unwrap();
                     None
@@ -264,4 +279,48 @@ async fn the_sqlite_wal_is_checkpointed_in_the_background() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+both_engines!(a_transaction_reads_its_own_held_back_writes);
+/// A write the store holds back until the next statement (SQLite's group commit,
+/// sql/deferred.rs) is sent before that statement: the transaction reads what it wrote, in
+/// the order written, and a conflict after it undoes both.
+async fn a_transaction_reads_its_own_held_back_writes(store: Arc<dyn Store>) {
+    let ana = user("ana@acme.com");
+    let mut tx = store.begin().await.unwrap();
+    tx.create_user(&ana).await.unwrap();
+    tx.append_audit(&AuditEvent::new("user.invited", "scim:okta", now()).about(&ana))
+        .await
+        .unwrap();
+    let read = tx.get_user_for_update(&ana.id).await.unwrap();
+    assert_eq!(read.map(|u| u.user_name), Some("ana@acme.com".to_owned()));
+    let audit = tx
+        .list_audit(&AuditQuery {
+            user: Some(ana.id.clone()),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 1);
+    // The same userName again: refused at the call or at the commit; nothing stays.
+    let again = user("ANA@acme.com");
+    let err = match tx.create_user(&again).await {
+        Err(e) => {
+            drop(tx);
+            e
+        }
+        Ok(()) => tx.commit().await.unwrap_err(),
+    };
+    assert!(
+        matches!(err, StoreError::Conflict(ConflictKind::UserNameTaken)),
+        "{err:?}"
+    );
+    assert!(store.get_user(&ana.id).await.unwrap().is_none());
+    assert!(
+        store
+            .list_audit(&AuditQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -78,15 +78,22 @@ string_id!(
 );
 
 impl UserId {
-    /// A fresh random id, as issued on SCIM create or manual invitation.
+    /// A fresh id, as issued on SCIM create or manual invitation: a UUIDv7 (RFC 9562), whose
+    /// leading 48 bits are the creation time in milliseconds and the rest random (74 bits).
+    /// Time-ordered ids make a new row's entries land at the right edge of every index keyed
+    /// by user id (the users table's key, memberships, access, the audit log's user index)
+    /// instead of on a random page each: fewer pages written per group commit. They reveal the
+    /// creation time, which `meta.created` shows anyway; ids are not secrets (a SCIM client
+    /// sees only its own connection's resources).
     pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
+        Self(uuid::Uuid::now_v7().to_string())
     }
 }
 
 impl GroupId {
+    /// A fresh id: a UUIDv7, as [`UserId::generate`].
     pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
+        Self(uuid::Uuid::now_v7().to_string())
     }
 }
 

@@ -19,6 +19,14 @@
 //! recover the WAL index after a crash) with `query_only`, and at most [`KEEP_IDLE`] are
 //! kept between requests: as many as requests can run this code at once on a runtime
 //! the size of the machine, without holding a page cache each for the pool's peak.
+//!
+//! Each connection keeps the display names of the groups it has read ([`GroupNames`]):
+//! a user's groups are then its memberships (one range of the `(user_id, group_id)`
+//! index) and names from memory, not one index descent per group (two thirds of the
+//! pages a `GET /Users/{id}` touched). The names are valid for one value of
+//! `idp_groups_generation`, which every rename moves in its own transaction (migration
+//! 0010); each read compares it in its own snapshot, so a name is never older than the
+//! snapshot it is shown with.
 
 use super::GROUP_NAMES_OF_USER;
 use crate::domain::{ConnectionId, GroupId, UserId};
@@ -27,12 +35,21 @@ use crate::store::api::PointReads;
 use crate::store::scim_filter::{self, Dialect, Resource, SqlParam};
 use crate::store::types::{ScimListQuery, ScimPage, UserDoc};
 use rusqlite::{Connection, OpenFlags, Row};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
 /// Connections kept open between requests.
 const KEEP_IDLE: usize = 4;
+/// Group names a connection keeps at most (≈ 150 bytes each); past it they are dropped and
+/// read again.
+const GROUP_NAMES_MAX: usize = 20_000;
+
+const GROUPS_GENERATION: &str = "SELECT value FROM idp_groups_generation WHERE id = 1";
+/// A user's groups in the order of [`GROUP_NAMES_OF_USER`], from the index alone.
+const GROUP_IDS_OF_USER: &str =
+    "SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id";
 
 const USER_COLUMNS: &str = "u.id, u.connection, u.user_name, u.external_id, u.active, \
     u.version, u.created_at, u.updated_at, u.scim";
@@ -43,7 +60,20 @@ const USER_BY_ID: &str = "SELECT u.id, u.connection, u.user_name, u.external_id,
 
 pub(in crate::store) struct PointReader {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Reader>>,
+}
+
+/// A connection and the group names it has read.
+struct Reader {
+    conn: Connection,
+    names: GroupNames,
+}
+
+/// Display names by group id, as of `generation` of `idp_groups_generation`.
+#[derive(Default)]
+struct GroupNames {
+    generation: i64,
+    by_id: HashMap<String, String>,
 }
 
 impl PointReader {
@@ -54,7 +84,7 @@ impl PointReader {
         }
     }
 
-    fn open(&self) -> rusqlite::Result<Connection> {
+    fn open(&self) -> rusqlite::Result<Reader> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -63,38 +93,44 @@ impl PointReader {
         // pool, which waits on a worker thread of its own.
         conn.busy_timeout(Duration::ZERO)?;
         conn.pragma_update(None, "query_only", true)?;
-        Ok(conn)
+        Ok(Reader {
+            conn,
+            names: GroupNames::default(),
+        })
     }
 
     /// Runs `read` on an idle connection (or a new one); `None` on any error, logged.
     fn with_connection<T>(
         &self,
-        read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        read: impl FnOnce(&mut Reader) -> rusqlite::Result<T>,
     ) -> Option<T> {
         let idle = self
             .idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .pop();
-        let conn = match idle {
-            Some(conn) => conn,
+        let mut reader = match idle {
+            Some(reader) => reader,
             None => match self.open() {
-                Ok(conn) => conn,
+                Ok(reader) => reader,
                 Err(e) => {
                     tracing::warn!(error = %e, "SQLite point read: cannot open the database; using the pool");
                     return None;
                 }
             },
         };
-        let result = read(&conn);
-        let mut idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if idle.len() < KEEP_IDLE {
-            idle.push(conn);
+        let result = read(&mut reader);
+        // A connection whose read failed is closed, not kept: the failure may have left it
+        // inside its read transaction.
+        if result.is_ok() {
+            let mut idle = self
+                .idle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if idle.len() < KEEP_IDLE {
+                idle.push(reader);
+            }
         }
-        drop(idle);
         match result {
             Ok(value) => Some(value),
             Err(e) if is_busy(&e) => {
@@ -107,6 +143,23 @@ impl PointReader {
             }
         }
     }
+}
+
+/// Runs `read` in one read transaction (one snapshot). `BEGIN` and `COMMIT` are prepared
+/// once, like the queries (rusqlite's `Transaction` parses them on every call).
+fn in_snapshot<T>(
+    conn: &Connection,
+    read: impl FnOnce() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached("BEGIN")?.execute([])?;
+    let result = read();
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    let ended = conn
+        .prepare_cached(end)
+        .and_then(|mut statement| statement.execute([]));
+    let value = result?;
+    ended?;
+    Ok(value)
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
@@ -131,7 +184,54 @@ fn user_doc(row: &Row<'_>) -> rusqlite::Result<UserDoc> {
     })
 }
 
-fn groups_of(conn: &Connection, user: &UserId) -> rusqlite::Result<Vec<(GroupId, String)>> {
+/// The user's groups with their names, read in the caller's snapshot: memberships from
+/// the index, names from `names` when they are valid in this snapshot, else by the join
+/// (which then refreshes them).
+fn groups_of(
+    conn: &Connection,
+    names: &mut GroupNames,
+    user: &UserId,
+) -> rusqlite::Result<Vec<(GroupId, String)>> {
+    let generation: i64 = conn
+        .prepare_cached(GROUPS_GENERATION)?
+        .query_row([], |row| row.get(0))?;
+    if generation > names.generation {
+        names.generation = generation;
+        names.by_id.clear();
+    }
+    if generation == names.generation {
+        let mut statement = conn.prepare_cached(GROUP_IDS_OF_USER)?;
+        let mut rows = statement.query([user.as_str()])?;
+        let mut groups = Vec::new();
+        let mut complete = true;
+        while let Some(row) = rows.next()? {
+            let id = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+            match names.by_id.get(id) {
+                Some(name) => groups.push((GroupId::new(id.to_owned()), name.clone())),
+                None => {
+                    complete = false;
+                    break;
+                }
+            }
+        }
+        if complete {
+            return Ok(groups);
+        }
+    }
+    let groups = groups_by_join(conn, user)?;
+    // Only names of the generation this connection keeps (an older snapshot's are not).
+    if generation == names.generation {
+        if names.by_id.len() + groups.len() > GROUP_NAMES_MAX {
+            names.by_id.clear();
+        }
+        for (id, name) in &groups {
+            names.by_id.insert(id.as_str().to_owned(), name.clone());
+        }
+    }
+    Ok(groups)
+}
+
+fn groups_by_join(conn: &Connection, user: &UserId) -> rusqlite::Result<Vec<(GroupId, String)>> {
     let mut statement = conn.prepare_cached(GROUP_NAMES_OF_USER)?;
     let rows = statement.query_map([user.as_str()], |row| {
         Ok((GroupId::new(row.get::<_, String>(0)?), row.get(1)?))
@@ -174,58 +274,58 @@ fn sql_value(param: &SqlParam) -> rusqlite::types::Value {
 
 impl PointReads for PointReader {
     fn user(&self, id: &UserId) -> Option<Option<UserDoc>> {
-        self.with_connection(|conn| {
+        self.with_connection(|reader| {
+            let Reader { conn, names } = reader;
             // The user and its groups from one snapshot.
-            let snapshot = conn.unchecked_transaction()?;
-            let mut statement = conn.prepare_cached(USER_BY_ID)?;
-            let mut rows = statement.query_map([id.as_str()], user_doc)?;
-            let Some(mut doc) = rows.next().transpose()? else {
-                return Ok(None);
-            };
-            drop(rows);
-            doc.groups = groups_of(conn, &doc.id)?;
-            drop(statement);
-            snapshot.commit()?;
-            Ok(Some(doc))
+            in_snapshot(conn, || {
+                let mut statement = conn.prepare_cached(USER_BY_ID)?;
+                let mut rows = statement.query_map([id.as_str()], user_doc)?;
+                let Some(mut doc) = rows.next().transpose()? else {
+                    return Ok(None);
+                };
+                drop(rows);
+                doc.groups = groups_of(conn, names, &doc.id)?;
+                Ok(Some(doc))
+            })
         })
     }
 
     fn users(&self, q: &ScimListQuery, with_groups: bool) -> Option<ScimPage<UserDoc>> {
         let filter = q.filter.as_ref().filter(|f| is_unique_key_equality(f))?;
         let translated = scim_filter::translate(filter, Resource::User, Dialect::Sqlite, 2).ok()?;
-        self.with_connection(|conn| {
-            let sql = format!(
-                "SELECT {USER_COLUMNS} FROM users u WHERE u.connection = $1 AND ({})",
-                translated.sql
-            );
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.connection = $1 AND ({})",
+            translated.sql
+        );
+        self.with_connection(|reader| {
+            let Reader { conn, names } = reader;
             // The page and its users' groups from one snapshot.
-            let snapshot = conn.unchecked_transaction()?;
-            let mut statement = conn.prepare_cached(&sql)?;
-            let params = std::iter::once(rusqlite::types::Value::Text(
-                q.connection.as_str().to_owned(),
-            ))
-            .chain(translated.params.iter().map(sql_value));
-            // A unique key: at most one row, so the total is the number of rows.
-            let all = statement
-                .query_map(rusqlite::params_from_iter(params), user_doc)?
-                .collect::<rusqlite::Result<Vec<UserDoc>>>()?;
-            let total_results = all.len() as u64;
-            let offset = usize::try_from(q.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
-            let mut items: Vec<UserDoc> = all
-                .into_iter()
-                .skip(offset)
-                .take(q.count as usize)
-                .collect();
-            if with_groups {
-                for doc in &mut items {
-                    doc.groups = groups_of(conn, &doc.id)?;
+            in_snapshot(conn, || {
+                let mut statement = conn.prepare_cached(&sql)?;
+                let params = std::iter::once(rusqlite::types::Value::Text(
+                    q.connection.as_str().to_owned(),
+                ))
+                .chain(translated.params.iter().map(sql_value));
+                // A unique key: at most one row, so the total is the number of rows.
+                let all = statement
+                    .query_map(rusqlite::params_from_iter(params), user_doc)?
+                    .collect::<rusqlite::Result<Vec<UserDoc>>>()?;
+                let total_results = all.len() as u64;
+                let offset = usize::try_from(q.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
+                let mut items: Vec<UserDoc> = all
+                    .into_iter()
+                    .skip(offset)
+                    .take(q.count as usize)
+                    .collect();
+                if with_groups {
+                    for doc in &mut items {
+                        doc.groups = groups_of(conn, names, &doc.id)?;
+                    }
                 }
-            }
-            drop(statement);
-            snapshot.commit()?;
-            Ok(ScimPage {
-                total_results,
-                items,
+                Ok(ScimPage {
+                    total_results,
+                    items,
+                })
             })
         })
     }

@@ -296,3 +296,76 @@ async fn point_reads_agree_with_the_pool(store: Arc<dyn Store>) {
         );
     }
 }
+
+both_engines!(point_reads_show_renamed_and_new_groups);
+/// SQLite's point reads keep group names in memory (src/store/sqlite/point.rs): a rename,
+/// a new membership, a new group and a left group all show in the next read, as the pooled
+/// read shows them.
+async fn point_reads_show_renamed_and_new_groups(store: Arc<dyn Store>) {
+    let Some(point) = store.point_reads() else {
+        return;
+    };
+    let ana = user("ana@acme.com");
+    store.create_user(&ana).await.unwrap();
+    let eng = super::group("Engineering");
+    store.create_group(&eng).await.unwrap();
+    store
+        .add_group_members(&eng.id, std::slice::from_ref(&ana.id))
+        .await
+        .unwrap();
+    let names = |doc: idp_sync::store::UserDoc| {
+        doc.groups
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect::<Vec<_>>()
+    };
+    let pooled = || async {
+        let (_, groups) = store
+            .read()
+            .await
+            .unwrap()
+            .get_user_with_groups(&ana.id)
+            .await
+            .unwrap()
+            .unwrap();
+        groups
+    };
+    assert_eq!(
+        names(point.user(&ana.id).unwrap().unwrap()),
+        ["Engineering"]
+    );
+    // Read twice: the second answer comes from the names kept in memory.
+    assert_eq!(
+        names(point.user(&ana.id).unwrap().unwrap()),
+        ["Engineering"]
+    );
+
+    // A rename.
+    let mut renamed = eng.clone();
+    renamed.display_name = "Platform Engineering".into();
+    let mut tx = store.begin().await.unwrap();
+    tx.update_group(&renamed, eng.version).await.unwrap();
+    tx.commit().await.unwrap();
+    let doc = point.user(&ana.id).unwrap().unwrap();
+    assert_eq!(doc.groups, pooled().await);
+    assert_eq!(names(doc), ["Platform Engineering"]);
+
+    // A new group with the user in it, then the first one left.
+    let ops = super::group("Ops");
+    store.create_group(&ops).await.unwrap();
+    store
+        .add_group_members(&ops.id, std::slice::from_ref(&ana.id))
+        .await
+        .unwrap();
+    let doc = point.user(&ana.id).unwrap().unwrap();
+    assert_eq!(doc.groups, pooled().await);
+    assert_eq!(doc.groups.len(), 2);
+    let mut tx = store.begin().await.unwrap();
+    tx.remove_group_members(&eng.id, std::slice::from_ref(&ana.id))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let doc = point.user(&ana.id).unwrap().unwrap();
+    assert_eq!(doc.groups, pooled().await);
+    assert_eq!(names(doc), ["Ops"]);
+}

@@ -111,9 +111,18 @@ pub(super) const CREATE: &str = "INSERT INTO users (id, connection, user_name, u
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 
 pub(super) fn bind_create<'q>(query: Query<'q>, user: &'q User) -> Query<'q> {
+    let query = query.bind(user.id.as_str()).bind(user.connection.as_str());
+    bind_attributes(query, user)
+        .bind(user.version)
+        .bind(ts(user.created_at))
+        .bind(ts(user.updated_at))
+        .bind(user.conflict.as_ref().map(Json))
+}
+
+/// The attributes a create and an update both write, in column order from `user_name` to
+/// `scim` (12 parameters).
+fn bind_attributes<'q>(query: Query<'q>, user: &'q User) -> Query<'q> {
     query
-        .bind(user.id.as_str())
-        .bind(user.connection.as_str())
         .bind(&user.user_name)
         .bind(user_name_key(&user.user_name))
         .bind(user.external_id.as_deref())
@@ -126,10 +135,6 @@ pub(super) fn bind_create<'q>(query: Query<'q>, user: &'q User) -> Query<'q> {
         .bind(user.state.as_str())
         .bind(user.accepted_at.map(ts))
         .bind(Json(&user.scim))
-        .bind(user.version)
-        .bind(ts(user.created_at))
-        .bind(ts(user.updated_at))
-        .bind(user.conflict.as_ref().map(Json))
 }
 
 pub(super) async fn create(c: &mut Conn, user: &User) -> Result<(), StoreError> {
@@ -141,32 +146,21 @@ pub(super) async fn create(c: &mut Conn, user: &User) -> Result<(), StoreError> 
 /// version is `expected`; the stored version becomes `expected + 1`.
 pub(super) async fn update(c: &mut Conn, user: &User, expected: i64) -> Result<User, StoreError> {
     let version = expected + 1;
-    let done = sqlx::query(
+    let query = sqlx::query(
         "UPDATE users SET user_name = $2, user_name_key = $3, external_id = $4, \
          sso_subject = $5, email = $6, display_name = $7, given_name = $8, family_name = $9, \
          active = $10, state = $11, accepted_at = $12, scim = $13, version = $14, \
          updated_at = $15, conflict = $17 \
          WHERE id = $1 AND version = $16",
     )
-    .bind(user.id.as_str())
-    .bind(&user.user_name)
-    .bind(user_name_key(&user.user_name))
-    .bind(user.external_id.as_deref())
-    .bind(user.sso_subject.as_deref())
-    .bind(user.email.as_deref())
-    .bind(user.display_name.as_deref())
-    .bind(user.given_name.as_deref())
-    .bind(user.family_name.as_deref())
-    .bind(user.active)
-    .bind(user.state.as_str())
-    .bind(user.accepted_at.map(ts))
-    .bind(Json(&user.scim))
-    .bind(version)
-    .bind(ts(user.updated_at))
-    .bind(expected)
-    .bind(user.conflict.as_ref().map(Json))
-    .execute(&mut *c)
-    .await?;
+    .bind(user.id.as_str());
+    let done = bind_attributes(query, user)
+        .bind(version)
+        .bind(ts(user.updated_at))
+        .bind(expected)
+        .bind(user.conflict.as_ref().map(Json))
+        .execute(&mut *c)
+        .await?;
     if done.rows_affected() == 0 {
         return Err(super::version_miss(c, "users", user.id.as_str(), expected).await);
     }

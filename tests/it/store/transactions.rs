@@ -2,8 +2,10 @@
 
 use super::{now, user};
 use crate::support::both_engines;
-use idp_sync::domain::{Access, AuditEvent, EventType, OutboxEvent, ResolvedAccess, UserState};
-use idp_sync::store::{AuditQuery, ConflictKind, OutboxQuery, Store, StoreError};
+use idp_sync::domain::{
+    Access, AuditEvent, EventType, OutboxEvent, ResolvedAccess, User, UserState,
+};
+use idp_sync::store::{AuditQuery, ConflictKind, OutboxQuery, Store, StoreError, StoreTx};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -94,17 +96,7 @@ async fn a_change_that_fails_halfway_leaves_nothing(store: Arc<dyn Store>) {
         .unwrap();
     // The last operation breaks a constraint: reported by the call, or by the commit where
     // the store holds the write back until then (SQLite's group commit, sql/deferred.rs).
-    let err = match tx.create_user(&user("TAKEN@acme.com")).await {
-        Err(e) => {
-            drop(tx);
-            e
-        }
-        Ok(()) => tx.commit().await.unwrap_err(),
-    };
-    assert!(
-        matches!(err, StoreError::Conflict(ConflictKind::UserNameTaken)),
-        "{err:?}"
-    );
+    assert_user_name_taken(tx, &user("TAKEN@acme.com")).await;
 
     assert!(store.get_user(&newcomer.id).await.unwrap().is_none());
     assert!(store.get_access(&newcomer.id).await.unwrap().is_none());
@@ -303,8 +295,22 @@ async fn a_transaction_reads_its_own_held_back_writes(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(audit.len(), 1);
     // The same userName again: refused at the call or at the commit; nothing stays.
-    let again = user("ANA@acme.com");
-    let err = match tx.create_user(&again).await {
+    assert_user_name_taken(tx, &user("ANA@acme.com")).await;
+    assert!(store.get_user(&ana.id).await.unwrap().is_none());
+    assert!(
+        store
+            .list_audit(&AuditQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Creates `taken` (whose userName is taken) in `tx` and commits: the conflict is reported
+/// by the call, or by the commit where the store holds the write back until then (SQLite's
+/// group commit, sql/deferred.rs). Either way `tx` ends without committing.
+async fn assert_user_name_taken(mut tx: Box<dyn StoreTx>, taken: &User) {
+    let err = match tx.create_user(taken).await {
         Err(e) => {
             drop(tx);
             e
@@ -314,13 +320,5 @@ async fn a_transaction_reads_its_own_held_back_writes(store: Arc<dyn Store>) {
     assert!(
         matches!(err, StoreError::Conflict(ConflictKind::UserNameTaken)),
         "{err:?}"
-    );
-    assert!(store.get_user(&ana.id).await.unwrap().is_none());
-    assert!(
-        store
-            .list_audit(&AuditQuery::default())
-            .await
-            .unwrap()
-            .is_empty()
     );
 }

@@ -87,7 +87,7 @@ impl Batcher {
     /// Waits for this request's turn on the writer connection, at most [`WRITER_WAIT`]:
     /// past that the caller is told the store is busy (503 + Retry-After) instead of
     /// running into the HTTP request timeout. A lease granted after the caller gave up is
-    /// dropped, which rolls its savepoint back.
+    /// dropped and comes back untouched (its savepoint opens only with a statement).
     pub(super) async fn begin(&self) -> StoreResult<Lease> {
         let (reply, lease) = oneshot::channel();
         self.queue.send(reply).map_err(|_| closed())?;

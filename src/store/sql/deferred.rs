@@ -41,23 +41,22 @@ impl Deferred {
 /// `after`; empty when all three are.
 pub(super) fn script(before: Option<&str>, pending: &[Deferred], after: Option<&str>) -> String {
     let mut sql = String::new();
-    let mut push = |statement: &str| {
+    let separate = |sql: &mut String| {
         if !sql.is_empty() {
             sql.push_str("; ");
         }
-        sql.push_str(statement);
     };
     if let Some(before) = before {
-        push(before);
+        sql.push_str(before);
     }
     let mut offset = 0;
     for write in pending {
-        let (statement, count) = renumber(write.sql(), offset);
-        push(&statement);
-        offset += count;
+        separate(&mut sql);
+        offset += renumber(write.sql(), offset, &mut sql);
     }
     if let Some(after) = after {
-        push(after);
+        separate(&mut sql);
+        sql.push_str(after);
     }
     sql
 }
@@ -70,49 +69,51 @@ pub(super) fn bind<'q>(mut query: Query<'q>, pending: &'q [Deferred]) -> Query<'
     query
 }
 
-/// `sql` with every `$n` outside string literals shifted by `offset`, and the largest `n`
-/// it held (its parameter count: the statements here number theirs `$1…$n`).
-fn renumber(sql: &str, offset: usize) -> (String, usize) {
-    let mut out = String::with_capacity(sql.len() + 16);
+/// Appends `sql` to `out` with every `$n` outside string literals shifted by `offset`;
+/// returns the largest `n` it held (its parameter count: the statements here number theirs
+/// `$1…$n`). Runs on every create: no allocation beyond `out`'s.
+fn renumber(sql: &str, offset: usize, out: &mut String) -> usize {
+    use std::fmt::Write as _;
+    let bytes = sql.as_bytes();
     let mut highest = 0;
     let mut in_literal = false;
-    let mut chars = sql.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        match c {
-            '\'' => {
-                in_literal = !in_literal;
-                out.push(c);
-            }
-            '$' if !in_literal => {
-                let mut digits = String::new();
-                while let Some(&(_, d)) = chars.peek() {
-                    if !d.is_ascii_digit() {
-                        break;
-                    }
-                    digits.push(d);
-                    chars.next();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' => in_literal = !in_literal,
+            b'$' if !in_literal => {
+                let digits = bytes[i + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+                if let Ok(n) = sql[i + 1..i + 1 + digits].parse::<usize>() {
+                    out.push_str(&sql[copied..i]);
+                    // Writing to a String cannot fail.
+                    let _ = write!(out, "${}", n + offset);
+                    highest = highest.max(n);
+                    copied = i + 1 + digits;
                 }
-                match digits.parse::<usize>() {
-                    Ok(n) => {
-                        highest = highest.max(n);
-                        out.push('$');
-                        out.push_str(&(n + offset).to_string());
-                    }
-                    Err(_) => {
-                        out.push('$');
-                        out.push_str(&digits);
-                    }
-                }
+                i += digits;
             }
-            _ => out.push(c),
+            _ => {}
         }
+        i += 1;
     }
-    (out, highest)
+    out.push_str(&sql[copied..]);
+    highest
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`super::renumber`] into a string of its own.
+    fn renumber(sql: &str, offset: usize) -> (String, usize) {
+        let mut out = String::new();
+        let highest = super::renumber(sql, offset, &mut out);
+        (out, highest)
+    }
 
     #[test]
     fn parameters_are_renumbered_outside_literals_only() {

@@ -5,8 +5,9 @@
 //! the engines differ — `Db`, `Conn`, `ENGINE`, `MIGRATOR`, `ts` (how a timestamp is
 //! bound), `SEQ_RETURNING` and `inserted_seq` (how an insert returns its `seq`),
 //! `DIALECT` (how a SCIM filter reads JSON), `FOR_UPDATE`, `FOR_UPDATE_SKIP_LOCKED` and
-//! `begin_write` (`BEGIN IMMEDIATE` on SQLite). No query here branches on the engine. Placeholders are `$1, $2, …` for both:
-//! sqlx's SQLite driver reads them as positional parameters.
+//! `begin_write` (`BEGIN IMMEDIATE` on SQLite). No query here branches on the engine.
+//! Placeholders are `$1, $2, …` for both: sqlx's SQLite driver reads them as positional
+//! parameters.
 
 use super::{
     BEGIN_BATCH, Conn, DIALECT, Db, ENGINE, FOR_NO_KEY_UPDATE, FOR_UPDATE, FOR_UPDATE_SKIP_LOCKED,
@@ -104,6 +105,19 @@ impl SqlHandle {
             Handle::Read(c) => Ok(c),
             Handle::Write(t) => Ok(t),
             Handle::Batched(l) => l.conn().await,
+        }
+    }
+
+    /// In a group commit, holds the write `make` builds back until the request's next
+    /// statement or its commit (sql/deferred.rs) and answers true; elsewhere false, and the
+    /// caller runs it now.
+    fn defer(&mut self, make: impl FnOnce() -> deferred::Deferred) -> bool {
+        match &mut self.0 {
+            Handle::Batched(lease) => {
+                lease.defer(make());
+                true
+            }
+            Handle::Read(_) | Handle::Write(_) => false,
         }
     }
 }
@@ -379,8 +393,7 @@ impl StoreTx for SqlHandle {
     }
 
     async fn create_user(&mut self, user: &User) -> StoreResult<()> {
-        if let Handle::Batched(lease) = &mut self.0 {
-            lease.defer(deferred::Deferred::CreateUser(Box::new(user.clone())));
+        if self.defer(|| deferred::Deferred::CreateUser(Box::new(user.clone()))) {
             return Ok(());
         }
         users::create(self.conn().await?, user).await
@@ -459,8 +472,7 @@ impl StoreTx for SqlHandle {
     }
 
     async fn append_audit(&mut self, event: &AuditEvent) -> StoreResult<()> {
-        if let Handle::Batched(lease) = &mut self.0 {
-            lease.defer(deferred::Deferred::AppendAudit(Box::new(event.clone())));
+        if self.defer(|| deferred::Deferred::AppendAudit(Box::new(event.clone()))) {
             return Ok(());
         }
         audit::append(self.conn().await?, event).await

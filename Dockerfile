@@ -12,12 +12,13 @@ FROM rust:1.95-slim-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       pkg-config libssl-dev libxml2-dev libxmlsec1-dev libxslt1-dev \
-      libclang1-14 libclang-common-14-dev \
+      libclang1-14 libclang-common-14-dev make \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so that a source change does not rebuild them.
 COPY Cargo.toml Cargo.lock ./
-# The bundled SQLite's build options (LIBSQLITE3_FLAGS, see .cargo/config.toml).
+# The bundled SQLite's and jemalloc's build options (see .cargo/config.toml); make builds
+# jemalloc.
 COPY .cargo .cargo
 # Stubs for every target Cargo.toml declares (the manifest must be complete to build).
 RUN mkdir -p src benches/idp-sync-bench \

@@ -4,6 +4,11 @@ use clap::Parser;
 use idp_sync::app::{self, cli::Cli};
 use std::process::ExitCode;
 
+/// jemalloc, with the options compiled in from `.cargo/config.toml`
+/// (`JEMALLOC_SYS_WITH_MALLOC_CONF`): see the README, "Deployment".
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

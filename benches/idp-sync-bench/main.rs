@@ -127,6 +127,11 @@ organizations = ["acme"]
     )
 }
 
+/// The allocator of the `idp-sync` binary (src/main.rs), so that the router measured here
+/// allocates as the daemon does.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn user_body(prefix: &str, i: u64) -> String {
     format!(
         r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"{prefix}{i}@bench.test","externalId":"{prefix}-ext-{i}","name":{{"givenName":"Bench","familyName":"User {i}"}},"emails":[{{"value":"{prefix}{i}@bench.test","type":"work","primary":true}}],"active":true}}"#

@@ -68,9 +68,7 @@ pub async fn serve(config_path: &Path, args: ServeArgs) -> Result<(), AppError> 
     .map_err(|e| AppError::Runtime(e.to_string()))?;
     let worker = tokio::spawn(worker.run(stop_rx.clone()));
 
-    let mut state = AppState::new(store.clone(), handle);
-    state.outbox = waker;
-    state.approvals = approvals;
+    let state = AppState::with_workers(store.clone(), handle, waker, approvals);
     let app = http::router(state);
     let mut stopping = stop_rx.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {

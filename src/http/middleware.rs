@@ -3,40 +3,121 @@
 //! may carry personal data such as a SCIM filter on an email).
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::{Counter, Histogram};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Instant;
 
 /// Counts requests and records their latency, labelled by the route template (not the
-/// raw path, whose ids would make unbounded label sets).
+/// raw path, whose ids would make unbounded label sets) and the method (one of the
+/// standard ones, else `other`).
 pub async fn track_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = route_label(&request);
-    let method = request.method().as_str().to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = method_label(request.method());
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!(
-        "idp_sync_http_requests_total",
-        "route" => route.clone(),
-        "method" => method.clone(),
-        "status" => status
-    )
-    .increment(1);
-    metrics::histogram!(
-        "idp_sync_http_request_duration_seconds",
-        "route" => route,
-        "method" => method
-    )
-    .record(started.elapsed().as_secs_f64());
+    let status = response.status().as_u16();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let seconds = started.elapsed().as_secs_f64();
+    HANDLES.with_borrow_mut(|handles| {
+        if let Some((counter, histogram)) = handles.get(route, method, status) {
+            counter.increment(1);
+            histogram.record(seconds);
+        }
+    });
     response
 }
 
-fn route_label(request: &Request) -> String {
+thread_local! {
+    /// This thread's metric handles by label set. Registering a labelled metric with the
+    /// recorder builds its key (the label strings copied) and looks it up in the shared
+    /// registry, several allocations and a lock per request; a handle found here is a
+    /// reference count. The label sets are few (route templates × methods × statuses), so
+    /// the map stays small. The recorder must be installed before the first request
+    /// ([`super::router`] does it): a handle taken before would stay a no-op.
+    static HANDLES: RefCell<Handles> = RefCell::new(Handles::default());
+}
+
+/// Handles by route template, then by method and status.
+#[derive(Default)]
+struct Handles {
+    by_route: HashMap<String, Vec<RouteHandles>>,
+}
+
+struct RouteHandles {
+    method: &'static str,
+    status: u16,
+    requests: Counter,
+    duration: Histogram,
+}
+
+impl Handles {
+    /// The handles of one label set, registered on first use (`None` never happens: the
+    /// route's entry is inserted first).
+    fn get(
+        &mut self,
+        route: &str,
+        method: &'static str,
+        status: u16,
+    ) -> Option<(&Counter, &Histogram)> {
+        if !self.by_route.contains_key(route) {
+            self.by_route.insert(route.to_owned(), Vec::new());
+        }
+        let entries = self.by_route.get_mut(route)?;
+        let at = match entries
+            .iter()
+            .position(|e| e.method == method && e.status == status)
+        {
+            Some(at) => at,
+            None => {
+                entries.push(RouteHandles {
+                    method,
+                    status,
+                    requests: metrics::counter!(
+                        "idp_sync_http_requests_total",
+                        "route" => route.to_owned(),
+                        "method" => method,
+                        "status" => status.to_string()
+                    ),
+                    duration: metrics::histogram!(
+                        "idp_sync_http_request_duration_seconds",
+                        "route" => route.to_owned(),
+                        "method" => method
+                    ),
+                });
+                entries.len() - 1
+            }
+        };
+        let entry = &entries[at];
+        Some((&entry.requests, &entry.duration))
+    }
+}
+
+/// The method as a label: the standard methods by name, any other as `other`, so that a
+/// client cannot grow the label set with made-up methods.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+fn route_label(request: &Request) -> &str {
     request
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned())
+        .map_or("unmatched", MatchedPath::as_str)
 }
 
 pub fn make_span(request: &Request) -> tracing::Span {

@@ -32,13 +32,17 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// A request that takes longer than this is answered 408 and its work cancelled.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What every handler can reach. Cheap to clone.
+/// What every handler can reach: one `Arc`, so that the clone axum makes for every
+/// extractor and layer of every request is one reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The fields of [`AppState`], reached through it by `Deref`.
+pub struct Shared {
     pub store: Arc<dyn Store>,
     pub config: ConfigHandle,
     /// Per-connection SCIM token buckets.
-    pub scim_limits: Arc<scim::RateLimits>,
+    pub scim_limits: scim::RateLimits,
     /// Handlers that enqueue outbox events wake the delivery worker with it after
     /// committing.
     pub outbox: crate::outbox::Waker,
@@ -46,19 +50,43 @@ pub struct AppState {
     /// applied on this replica at once; other replicas find it when they poll).
     pub approvals: Arc<tokio::sync::Notify>,
     /// Per-process SSO caches (OIDC provider metadata and keys), shared by all requests.
-    pub sso: Arc<crate::sso::SsoCaches>,
+    pub sso: crate::sso::SsoCaches,
 }
 
 impl AppState {
+    /// State whose outbox waker and approval notifier nobody listens to (tests, tools).
     pub fn new(store: Arc<dyn Store>, config: ConfigHandle) -> Self {
-        Self {
+        Self::with_workers(
             store,
             config,
-            scim_limits: Arc::default(),
-            outbox: crate::outbox::Waker::default(),
-            approvals: Arc::default(),
-            sso: Arc::default(),
-        }
+            crate::outbox::Waker::default(),
+            Arc::default(),
+        )
+    }
+
+    /// State wired to the delivery worker's waker and the approval poller's notifier.
+    pub fn with_workers(
+        store: Arc<dyn Store>,
+        config: ConfigHandle,
+        outbox: crate::outbox::Waker,
+        approvals: Arc<tokio::sync::Notify>,
+    ) -> Self {
+        Self(Arc::new(Shared {
+            store,
+            config,
+            scim_limits: scim::RateLimits::default(),
+            outbox,
+            approvals,
+            sso: crate::sso::SsoCaches::default(),
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
 
@@ -68,9 +96,11 @@ pub fn router(state: AppState) -> Router {
     let max_body =
         usize::try_from(state.config.current().server.max_body_bytes).unwrap_or(usize::MAX);
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    // The recorder first: the metrics middleware keeps the handles it takes per thread.
+    crate::telemetry::metrics();
     Router::new()
         .merge(probes::routes())
-        .nest("/scim/v2", scim::routes())
+        .merge(scim::routes())
         .nest("/admin/v1", admin::routes())
         .merge(pages::routes())
         .merge(sso::routes())

@@ -368,4 +368,26 @@ async fn point_reads_show_renamed_and_new_groups(store: Arc<dyn Store>) {
     let doc = point.user(&ana.id).unwrap().unwrap();
     assert_eq!(doc.groups, pooled().await);
     assert_eq!(names(doc), ["Ops"]);
+
+    // A rename seen first through a filter, then again from memory.
+    let mut renamed = ops.clone();
+    renamed.display_name = "Operations".into();
+    let mut tx = store.begin().await.unwrap();
+    tx.update_group(&renamed, ops.version).await.unwrap();
+    tx.commit().await.unwrap();
+    let query = idp_sync::store::ScimListQuery {
+        connection: okta(),
+        filter: Some(idp_sync::scim::Filter::parse(r#"userName eq "ana@acme.com""#).unwrap()),
+        sort_by: None,
+        descending: false,
+        start_index: 1,
+        count: 10,
+    };
+    for _ in 0..2 {
+        let mut page = point.users(&query, true).unwrap();
+        assert_eq!(page.total_results, 1);
+        let doc = page.items.remove(0);
+        assert_eq!(doc.groups, pooled().await);
+        assert_eq!(names(doc), ["Operations"]);
+    }
 }

@@ -158,8 +158,8 @@ pub fn user_doc_body(doc: &UserDoc, base: &str) -> Option<Vec<u8>> {
         external_id: doc.external_id.as_deref(),
         active: doc.active,
         version: doc.version,
-        created: &created,
-        last_modified: &modified,
+        created: created.as_str(),
+        last_modified: modified.as_str(),
     };
     let mut out = Vec::with_capacity(1_024);
     resource::write_user(

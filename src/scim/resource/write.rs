@@ -104,7 +104,7 @@ pub fn write_user(
 /// form (`2026-11-21T10:00:00.123456Z`): its first 23 characters and `Z`, which is what
 /// chrono's `to_rfc3339_opts(Millis, true)` writes for that instant (it truncates). `None`
 /// for any other form.
-pub fn millis_of_stored(text: &str) -> Option<String> {
+pub fn millis_of_stored(text: &str) -> Option<StoredMillis> {
     let b = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| b[range].iter().all(u8::is_ascii_digit);
     let shape = b.len() == 27
@@ -122,7 +122,23 @@ pub fn millis_of_stored(text: &str) -> Option<String> {
         && b[19] == b'.'
         && digits(20..26)
         && b[26] == b'Z';
-    shape.then(|| format!("{}Z", &text[..23]))
+    if !shape {
+        return None;
+    }
+    let mut millis = [b'Z'; 24];
+    millis[..23].copy_from_slice(&b[..23]);
+    Some(StoredMillis(millis))
+}
+
+/// A timestamp from [`millis_of_stored`], in place (no allocation per read).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredMillis([u8; 24]);
+
+impl StoredMillis {
+    pub fn as_str(&self) -> &str {
+        // ASCII digits and separators, checked by `millis_of_stored`.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// One value of the stored resource: raw text or a parsed tree.
@@ -236,18 +252,25 @@ fn string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
-/// `text` escaped as inside a JSON string: serde_json escapes `"`, `\` and the control
+/// `text` escaped as inside a JSON string: serde_json escapes `"`, `\`, and the control
 /// characters below U+0020, nothing else; text without them is copied as it is.
 fn string_contents(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(escaped(text).as_bytes());
+}
+
+/// `text` as [`string_contents`] writes it: borrowed when nothing needs an escape. For
+/// text written more than once (the base URL, a group's id), escaped once.
+fn escaped(text: &str) -> std::borrow::Cow<'_, str> {
     if !needs_escape(text.as_bytes()) {
-        out.extend_from_slice(text.as_bytes());
-    } else {
-        let start = out.len();
-        json(out, text);
-        // Drop the quotes serde_json wrote around it.
-        out.remove(start);
-        out.pop();
+        return std::borrow::Cow::Borrowed(text);
     }
+    let mut quoted = Vec::with_capacity(text.len() + 8);
+    json(&mut quoted, text);
+    // serde_json wrote `"…"`; its escapes are ASCII, so the bytes between are UTF-8.
+    let inner = quoted
+        .get(1..quoted.len().saturating_sub(1))
+        .unwrap_or_default();
+    std::borrow::Cow::Owned(String::from_utf8_lossy(inner).into_owned())
 }
 
 /// Whether `bytes` hold a `"`, a `\\` or a control character below U+0020: eight bytes at a
@@ -286,7 +309,7 @@ fn write(
 ) -> Option<()> {
     let rt = ResourceType::User;
     let def = rt.def();
-    let base = base_url.trim_end_matches('/');
+    let base = escaped(base_url.trim_end_matches('/'));
 
     // render::stored: the stored attributes, without what the server owns or never returns.
     let stored: Vec<(&str, Stored<'_>)> = match scim {
@@ -405,7 +428,7 @@ fn write(
             }
             Field::Text(text) => string(out, text),
             Field::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            Field::Groups => write_groups(out, groups, base),
+            Field::Groups => write_groups(out, groups, &base),
             Field::Schemas(urns) => json(out, urns),
             Field::Meta => {
                 out.extend_from_slice(b"{\"created\":");
@@ -413,7 +436,7 @@ fn write(
                 out.extend_from_slice(b",\"lastModified\":");
                 string(out, columns.last_modified);
                 out.extend_from_slice(b",\"location\":\"");
-                string_contents(out, base);
+                out.extend_from_slice(base.as_bytes());
                 string_contents(out, rt.endpoint());
                 out.push(b'/');
                 string_contents(out, columns.id);
@@ -431,21 +454,23 @@ fn write(
 }
 
 /// `groups` as `render_user` builds them: `$ref`, `display`, `type`, `value` (key order).
+/// `base` is escaped already.
 fn write_groups(out: &mut Vec<u8>, groups: &[(GroupId, String)], base: &str) {
     out.push(b'[');
     for (i, (id, display)) in groups.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
+        let id = escaped(id.as_str());
         out.extend_from_slice(b"{\"$ref\":\"");
-        string_contents(out, base);
+        out.extend_from_slice(base.as_bytes());
         out.extend_from_slice(b"/Groups/");
-        string_contents(out, id.as_str());
+        out.extend_from_slice(id.as_bytes());
         out.extend_from_slice(b"\",\"display\":");
         string(out, display);
-        out.extend_from_slice(b",\"type\":\"direct\",\"value\":");
-        string(out, id.as_str());
-        out.push(b'}');
+        out.extend_from_slice(b",\"type\":\"direct\",\"value\":\"");
+        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(b"\"}");
     }
     out.push(b']');
 }

@@ -162,7 +162,7 @@ fn stored_timestamps_give_the_millisecond_form() {
         let t = chrono::DateTime::from_timestamp(secs, (x as u32) % 1_000_000_000).unwrap();
         let stored = t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
         assert_eq!(
-            millis_of_stored(&stored).as_deref(),
+            millis_of_stored(&stored).as_ref().map(StoredMillis::as_str),
             Some(t.to_rfc3339_opts(SecondsFormat::Millis, true).as_str()),
             "{stored}"
         );

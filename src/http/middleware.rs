@@ -20,7 +20,7 @@ pub async fn track_metrics(request: Request, next: Next) -> Response {
     let method = method_label(request.method());
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let route = route_label(route.as_ref());
     let seconds = started.elapsed().as_secs_f64();
     HANDLES.with_borrow_mut(|handles| {
         if let Some((counter, histogram)) = handles.get(route, method, status) {
@@ -113,11 +113,9 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-fn route_label(request: &Request) -> &str {
-    request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
+/// The route template a request matched, or `unmatched`.
+fn route_label(matched: Option<&MatchedPath>) -> &str {
+    matched.map_or("unmatched", MatchedPath::as_str)
 }
 
 pub fn make_span(request: &Request) -> tracing::Span {
@@ -129,7 +127,7 @@ pub fn make_span(request: &Request) -> tracing::Span {
     tracing::info_span!(
         "request",
         method = %request.method(),
-        route = %route_label(request),
+        route = %route_label(request.extensions().get::<MatchedPath>()),
         request_id = %request_id,
     )
 }

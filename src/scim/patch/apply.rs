@@ -497,7 +497,10 @@ impl<'s> Engine<'s> {
     }
 
     /// Bookkeeping after the operations: an extension left empty disappears with its URN
-    /// from `schemas`; an extension that has attributes is listed in `schemas`.
+    /// from `schemas`; an extension that has attributes is listed in `schemas`. The
+    /// extensions' URNs follow the others in `schemas`, in sorted order: one request and
+    /// the same operations sent as several leave the same list (the order carries no
+    /// meaning, and responses list the extensions a resource holds anyway).
     pub(super) fn finish(&self, root: &mut Map<String, Value>) {
         let extensions: Vec<String> = root
             .keys()
@@ -536,5 +539,10 @@ impl<'s> Engine<'s> {
                 schemas.push(Value::String(urn));
             }
         }
+        // A stable sort: the core schema keeps its place in front.
+        schemas.sort_by_cached_key(|s| match s.as_str() {
+            Some(urn) if is_urn(urn) && !is_core(urn) => (1, urn.to_ascii_lowercase()),
+            _ => (0, String::new()),
+        });
     }
 }

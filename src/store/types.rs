@@ -238,5 +238,6 @@ pub struct UserDoc {
     pub created_at: String,
     pub updated_at: String,
     pub scim: String,
-    pub groups: Vec<(crate::domain::GroupId, String)>,
+    /// The user's groups as `(id, displayName)`, shared with the reader's cache of names.
+    pub groups: Vec<(std::sync::Arc<str>, std::sync::Arc<str>)>,
 }

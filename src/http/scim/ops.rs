@@ -131,7 +131,7 @@ fn user_body(
     if projection.is_default() {
         let times = UserTimes::of(user);
         let columns = UserColumns::of(user, &times);
-        let mut out = Vec::with_capacity(1_024);
+        let mut out = Vec::new();
         if resource::write_user(
             &mut out,
             &columns,
@@ -161,7 +161,7 @@ pub fn user_doc_body(doc: &UserDoc, base: &str) -> Option<Vec<u8>> {
         created: created.as_str(),
         last_modified: modified.as_str(),
     };
-    let mut out = Vec::with_capacity(1_024);
+    let mut out = Vec::new();
     resource::write_user(
         &mut out,
         &columns,

@@ -21,7 +21,6 @@
 
 use super::normalize::is_urn;
 use crate::domain::entities::User;
-use crate::domain::ids::GroupId;
 use crate::scim::definitions::{AttributeDef, Mutability, ResourceType, Returned};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -85,11 +84,11 @@ impl<'a> UserColumns<'a> {
 /// the caller must render it through [`super::render_user`] and the projection instead.
 /// `groups` are the user's direct groups as `(id, displayName)`; `base_url` ends before
 /// `/Users`.
-pub fn write_user(
+pub fn write_user<I: AsRef<str>, N: AsRef<str>>(
     out: &mut Vec<u8>,
     columns: &UserColumns<'_>,
     scim: StoredScim<'_>,
-    groups: &[(GroupId, String)],
+    groups: &[(I, N)],
     base_url: &str,
 ) -> bool {
     let start = out.len();
@@ -300,11 +299,11 @@ fn needs_escape(bytes: &[u8]) -> bool {
         .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
-fn write(
+fn write<I: AsRef<str>, N: AsRef<str>>(
     out: &mut Vec<u8>,
     columns: &UserColumns<'_>,
     scim: StoredScim<'_>,
-    groups: &[(GroupId, String)],
+    groups: &[(I, N)],
     base_url: &str,
 ) -> Option<()> {
     let rt = ResourceType::User;
@@ -404,7 +403,7 @@ fn write(
         kept.push((key, field));
     }
 
-    out.reserve(512 + 160 * groups.len());
+    out.reserve(capacity(scim, groups, &base));
     out.push(b'{');
     for (i, (key, field)) in kept.iter().enumerate() {
         if i > 0 {
@@ -453,21 +452,39 @@ fn write(
     Some(())
 }
 
+/// About the bytes [`write`] writes, so that the output grows once: the stored text, the
+/// groups, and room for the columns, `schemas` and `meta`.
+fn capacity<I: AsRef<str>, N: AsRef<str>>(
+    scim: StoredScim<'_>,
+    groups: &[(I, N)],
+    base: &str,
+) -> usize {
+    let stored = match scim {
+        StoredScim::Text(text) => text.len(),
+        StoredScim::Parsed(_) => 512,
+    };
+    let groups: usize = groups
+        .iter()
+        .map(|(id, name)| 80 + base.len() + 2 * id.as_ref().len() + name.as_ref().len())
+        .sum();
+    stored + groups + 512 + 2 * base.len()
+}
+
 /// `groups` as `render_user` builds them: `$ref`, `display`, `type`, `value` (key order).
 /// `base` is escaped already.
-fn write_groups(out: &mut Vec<u8>, groups: &[(GroupId, String)], base: &str) {
+fn write_groups<I: AsRef<str>, N: AsRef<str>>(out: &mut Vec<u8>, groups: &[(I, N)], base: &str) {
     out.push(b'[');
     for (i, (id, display)) in groups.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        let id = escaped(id.as_str());
+        let id = escaped(id.as_ref());
         out.extend_from_slice(b"{\"$ref\":\"");
         out.extend_from_slice(base.as_bytes());
         out.extend_from_slice(b"/Groups/");
         out.extend_from_slice(id.as_bytes());
         out.extend_from_slice(b"\",\"display\":");
-        string(out, display);
+        string(out, display.as_ref());
         out.extend_from_slice(b",\"type\":\"direct\",\"value\":\"");
         out.extend_from_slice(id.as_bytes());
         out.extend_from_slice(b"\"}");

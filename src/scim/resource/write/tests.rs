@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::entities::User;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{GroupId, UserId};
 use crate::scim::list::ListResponse;
 use crate::scim::projection::project;
 use crate::scim::resource::{parse_user, render_user};
@@ -147,7 +147,7 @@ fn values_the_projection_would_rewrite_are_left_to_the_tree_path() {
         &mut out,
         &columns,
         StoredScim::Text(r#"{"ti\"tle":"x"}"#),
-        &[],
+        &[] as &[(&str, &str)],
         BASE
     ));
     assert!(out.is_empty());

@@ -151,4 +151,25 @@ async fn a_first_release_database_upgrades_with_its_data(db: TestDb) {
     let mut tx = db.store.begin().await.unwrap();
     tx.update_user(&next, user.version).await.unwrap();
     tx.commit().await.unwrap();
+
+    // The tables that point at users still do: a membership of an unknown user is
+    // refused, and removing the user cascades.
+    let mut tx = db.store.begin().await.unwrap();
+    assert!(
+        tx.add_group_members(&"g1".into(), &["nobody".into()])
+            .await
+            .is_err()
+    );
+    drop(tx);
+    db.store.delete_user(&user.id).await.unwrap();
+    assert!(db.store.get_session("h1").await.unwrap().is_none());
+    assert!(db.store.groups_of_user(&user.id).await.unwrap().is_empty());
+    assert_eq!(
+        db.store
+            .list_audit(&Default::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

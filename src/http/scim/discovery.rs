@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 fn settings(state: &AppState) -> DiscoverySettings {
     let config = state.config.current();
     DiscoverySettings {
-        base_url: config.server.public_url.join("/scim/v2"),
+        base_url: config.server.public_url.join(super::BASE_PATH),
         bulk_max_operations: BULK_MAX_OPERATIONS as u64,
         bulk_max_payload_size: config.server.max_body_bytes,
         filter_max_results: MAX_RESULTS,

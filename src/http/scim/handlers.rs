@@ -328,7 +328,7 @@ fn point_list(
     let Some(page) = point.users(&store_query(client, query), true) else {
         return Ok(None);
     };
-    let base = client.config.server.public_url.join("/scim/v2");
+    let base = client.config.server.public_url.join(super::BASE_PATH);
     let mut resources = Vec::with_capacity(page.items.len());
     for doc in &page.items {
         match super::ops::user_doc_body(doc, &base) {
@@ -358,7 +358,7 @@ async fn run_list(
     }
     let projection = list_projection(query);
     let store_query = store_query(client, query);
-    let base = client.config.server.public_url.join("/scim/v2");
+    let base = client.config.server.public_url.join(super::BASE_PATH);
     let mut read = state.store.read().await?;
     match rt {
         ResourceType::User => {

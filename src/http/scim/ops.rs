@@ -74,7 +74,7 @@ pub struct OpContext<'a> {
 
 impl OpContext<'_> {
     pub fn base_url(&self) -> String {
-        self.client.config.server.public_url.join("/scim/v2")
+        self.client.config.server.public_url.join(super::BASE_PATH)
     }
 
     fn write(&self) -> WriteContext<'_> {

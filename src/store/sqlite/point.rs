@@ -47,9 +47,6 @@ const KEEP_IDLE: usize = 4;
 const GROUP_NAMES_MAX: usize = 20_000;
 
 const GROUPS_GENERATION: &str = "SELECT value FROM idp_groups_generation WHERE id = 1";
-/// A user's groups in the order of [`GROUP_NAMES_OF_USER`], from the index alone.
-const GROUP_IDS_OF_USER: &str =
-    "SELECT group_id FROM group_members WHERE user_id = $1 ORDER BY group_id";
 
 const USER_COLUMNS: &str = "u.id, u.connection, u.user_name, u.external_id, u.active, \
     u.version, u.created_at, u.updated_at, u.scim";
@@ -57,8 +54,6 @@ const USER_COLUMNS: &str = "u.id, u.connection, u.user_name, u.external_id, u.ac
 /// per request).
 const USER_BY_ID: &str = "SELECT u.id, u.connection, u.user_name, u.external_id, u.active, \
     u.version, u.created_at, u.updated_at, u.scim FROM users u WHERE u.id = $1";
-/// The rename counter, as a column.
-const GENERATION: &str = "(SELECT value FROM idp_groups_generation WHERE id = 1)";
 /// The ids of the groups of the user `u` from the `(user_id, group_id)` index alone, as
 /// text: their number, a colon, and the ids joined by commas (`2:id1,id2`), which
 /// [`group_ids`] splits. (`json_group_array` costs three times as much: it quotes each id,
@@ -80,14 +75,17 @@ fn group_ids(text: &str) -> Option<Vec<&str>> {
 }
 
 /// One statement that reads the users `WHERE {condition}` (on `u`), each in one row: its
-/// [`USER_COLUMNS`], the rename counter and its group ids ([`GROUP_IDS`]).
+/// [`USER_COLUMNS`], the rename counter ([`GROUPS_GENERATION`]) and its group ids
+/// ([`GROUP_IDS`]).
 ///
 /// One row per user, not one per membership: each result row costs a step of the VM
 /// and a read of its columns. (A join would also copy the user's JSON text into every
 /// membership row; a `UNION ALL` of user and membership rows was the form before this
 /// one, about 1,900 instructions per membership row.)
 fn users_with_group_ids(condition: &str) -> String {
-    format!("SELECT {USER_COLUMNS}, {GENERATION}, {GROUP_IDS} FROM users u WHERE {condition}")
+    format!(
+        "SELECT {USER_COLUMNS}, ({GROUPS_GENERATION}), {GROUP_IDS} FROM users u WHERE {condition}"
+    )
 }
 
 /// [`users_with_group_ids`] of the user `$1`.
@@ -259,9 +257,10 @@ fn users_with_known_groups(
     Ok(Some(docs))
 }
 
-/// The user's groups with their names, read in the caller's snapshot: memberships from
-/// the index, names from `names` when they are valid in this snapshot, else by the join
-/// (which then refreshes them).
+/// The user's groups with their names, read in the caller's snapshot by the join; the
+/// names refresh the connection's memory. The callers come here when the one-statement
+/// read ([`users_with_known_groups`]) found a name missing or stale, so memory is not
+/// tried again.
 fn groups_of(conn: &Connection, names: &mut GroupNames, user: &UserId) -> rusqlite::Result<Groups> {
     let generation: i64 = conn
         .prepare_cached(GROUPS_GENERATION)?
@@ -269,25 +268,6 @@ fn groups_of(conn: &Connection, names: &mut GroupNames, user: &UserId) -> rusqli
     if generation > names.generation {
         names.generation = generation;
         names.by_id.clear();
-    }
-    if generation == names.generation {
-        let mut statement = conn.prepare_cached(GROUP_IDS_OF_USER)?;
-        let mut rows = statement.query([user.as_str()])?;
-        let mut groups = Vec::new();
-        let mut complete = true;
-        while let Some(row) = rows.next()? {
-            let id = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
-            match names.by_id.get_key_value(id) {
-                Some((id, name)) => groups.push((id.clone(), name.clone())),
-                None => {
-                    complete = false;
-                    break;
-                }
-            }
-        }
-        if complete {
-            return Ok(groups);
-        }
     }
     let groups = groups_by_join(conn, user)?;
     // Only names of the generation this connection keeps (an older snapshot's are not).

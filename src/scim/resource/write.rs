@@ -25,6 +25,7 @@ use crate::scim::definitions::{AttributeDef, Mutability, ResourceType, Returned}
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 /// The user's stored SCIM attributes: the database's JSON text, never parsed into a tree,
 /// or a parsed value (a write's result, still in memory).
@@ -181,10 +182,7 @@ impl<'a> Stored<'a> {
     /// An object's members in key order; `None` for anything else or a key with an escape.
     fn members(self) -> Option<Vec<(&'a str, Stored<'a>)>> {
         match self {
-            Self::Raw(raw) => {
-                let map: BTreeMap<&'a str, &'a RawValue> = serde_json::from_str(raw.get()).ok()?;
-                Some(map.into_iter().map(|(k, v)| (k, Self::Raw(v))).collect())
-            }
+            Self::Raw(raw) => raw_members(raw.get()),
             Self::Tree(value) => Some(
                 value
                     .as_object()?
@@ -299,6 +297,35 @@ fn needs_escape(bytes: &[u8]) -> bool {
         .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
+/// The attributes the server writes itself, in key order (all of them plain ASCII).
+const SERVER_KEYS: [&str; 7] = [
+    "active",
+    "externalId",
+    "groups",
+    "id",
+    "meta",
+    "schemas",
+    "userName",
+];
+
+/// Whether the default projection keeps every attribute the server writes as it is: none
+/// of them is `returned: never` or `request`, nor has such a sub-attribute unless it is
+/// `returned: always`. True of the published User schema; were a definition to say
+/// otherwise, [`write`] would decline and the tree path apply it. (Computed once: the
+/// definitions are static.)
+static SERVER_FIELDS_AS_IS: LazyLock<bool> = LazyLock::new(|| {
+    let def = ResourceType::User.def();
+    SERVER_KEYS.iter().all(|key| {
+        let Some(attr) = def.top_level(None, key) else {
+            return true;
+        };
+        let hidden = |r: Returned| matches!(r, Returned::Never | Returned::Request);
+        !hidden(attr.returned)
+            && (attr.returned == Returned::Always
+                || !attr.sub_attributes.iter().any(|s| hidden(s.returned)))
+    })
+});
+
 fn write<I: AsRef<str>, N: AsRef<str>>(
     out: &mut Vec<u8>,
     columns: &UserColumns<'_>,
@@ -306,110 +333,98 @@ fn write<I: AsRef<str>, N: AsRef<str>>(
     groups: &[(I, N)],
     base_url: &str,
 ) -> Option<()> {
+    if !*SERVER_FIELDS_AS_IS {
+        return None;
+    }
     let rt = ResourceType::User;
     let def = rt.def();
     let base = escaped(base_url.trim_end_matches('/'));
 
     // render::stored: the stored attributes, without what the server owns or never returns.
-    let stored: Vec<(&str, Stored<'_>)> = match scim {
-        StoredScim::Text(text) => {
-            let map: BTreeMap<&str, &RawValue> = serde_json::from_str(text).ok()?;
-            map.into_iter().map(|(k, v)| (k, Stored::Raw(v))).collect()
-        }
-        StoredScim::Parsed(value) => Stored::Tree(value).members().unwrap_or_default(),
+    // Keys read from stored text are plain (see `Keys`); a parsed value's may need escapes.
+    let (stored, keys) = match scim {
+        StoredScim::Text(text) => (raw_members(text)?, Keys::Plain),
+        StoredScim::Parsed(value) => (
+            Stored::Tree(value).members().unwrap_or_default(),
+            Keys::Escaped,
+        ),
     };
-    let mut fields: BTreeMap<&str, Field<'_>> = stored
-        .into_iter()
-        .filter(|(key, _)| {
-            *key != "schemas"
-                && def.top_level(None, key).is_none_or(|d| {
-                    d.mutability != Mutability::ReadOnly
-                        && d.mutability != Mutability::WriteOnly
-                        && d.returned != Returned::Never
-                })
-        })
-        .map(|(key, value)| (key, Field::Stored(value)))
-        .collect();
-
-    // render_user: the columns win.
-    fields.insert("id", Field::Text(columns.id));
-    match columns.external_id {
-        Some(external_id) => fields.insert("externalId", Field::Text(external_id)),
-        None => fields.remove("externalId"),
-    };
-    fields.insert("userName", Field::Text(columns.user_name));
-    if fields.contains_key("active") || !columns.active {
-        fields.insert("active", Field::Bool(columns.active));
-    }
-    if !groups.is_empty() {
-        fields.insert("groups", Field::Groups);
-    }
-
-    // render::finish: `schemas` names the extension objects; `meta`.
+    let has_groups = !groups.is_empty();
+    let mut stored_active = false;
     let mut schemas = vec![rt.schema_urn()];
-    schemas.extend(fields.iter().filter_map(|(key, field)| {
-        matches!(field, Field::Stored(v) if is_urn(key) && v.is_object()).then_some(*key)
-    }));
-    fields.insert("schemas", Field::Schemas(schemas));
-    fields.insert("meta", Field::Meta);
-
-    // project_with, default mode.
-    let mut kept: Vec<(&str, Field<'_>)> = Vec::with_capacity(fields.len());
-    for (key, field) in fields {
-        if key == "schemas" {
-            kept.push((key, field));
+    // `stored` is in key order, so `kept` is too.
+    let mut kept: Vec<(&str, Field<'_>)> = Vec::with_capacity(stored.len() + SERVER_KEYS.len());
+    for (key, value) in stored {
+        let attr = def.top_level(None, key);
+        if key == "schemas"
+            || attr.is_some_and(|d| {
+                d.mutability == Mutability::ReadOnly
+                    || d.mutability == Mutability::WriteOnly
+                    || d.returned == Returned::Never
+            })
+        {
             continue;
         }
-        let field = match field {
-            Field::Stored(value) if is_urn(key) && value.is_object() => {
-                let ext = def.extension(key);
-                let mut members = Vec::new();
-                for (name, member) in value.members()? {
-                    let member_def = ext.and_then(|e| e.attribute(name));
-                    if let Keep::AsIs = default_projection(member_def, member)? {
-                        members.push((name, member));
-                    }
-                }
-                if members.is_empty() {
-                    continue;
-                }
-                Field::Extension(members)
+        // render_user: the columns win.
+        match key {
+            "active" => {
+                stored_active = true;
+                continue;
             }
-            Field::Stored(value) => match default_projection(def.top_level(None, key), value)? {
-                Keep::Drop => continue,
-                Keep::AsIs => Field::Stored(value),
-            },
-            server => {
-                // The server's own values are never empty: only their definitions matter.
-                let attr = def.top_level(None, key);
-                if matches!(
-                    attr.map_or(Returned::Default, |d| d.returned),
-                    Returned::Never | Returned::Request
-                ) {
-                    continue;
+            "id" | "externalId" | "userName" | "meta" => continue,
+            "groups" if has_groups => continue,
+            _ => {}
+        }
+        // render::finish: `schemas` names the extension objects (before the projection).
+        if is_urn(key) && value.is_object() {
+            schemas.push(key);
+            // project_with, default mode, inside the extension.
+            let ext = def.extension(key);
+            let mut members = Vec::new();
+            for (name, member) in value.members()? {
+                let member_def = ext.and_then(|e| e.attribute(name));
+                if let Keep::AsIs = default_projection(member_def, member)? {
+                    members.push((name, member));
                 }
-                let hidden_subs = attr.is_some_and(|d| {
-                    d.returned != Returned::Always
-                        && d.sub_attributes
-                            .iter()
-                            .any(|s| matches!(s.returned, Returned::Never | Returned::Request))
-                });
-                if hidden_subs {
-                    return None;
-                }
-                server
             }
-        };
-        kept.push((key, field));
+            if !members.is_empty() {
+                kept.push((key, Field::Extension(members)));
+            }
+            continue;
+        }
+        if let Keep::AsIs = default_projection(attr, value)? {
+            kept.push((key, Field::Stored(value)));
+        }
     }
+
+    // The server's own attributes, in key order (`SERVER_KEYS`), merged into the stored
+    // ones'. The projection keeps them as they are (`SERVER_FIELDS_AS_IS`).
+    let server = [
+        (stored_active || !columns.active).then_some(("active", Field::Bool(columns.active))),
+        columns.external_id.map(|e| ("externalId", Field::Text(e))),
+        has_groups.then_some(("groups", Field::Groups)),
+        Some(("id", Field::Text(columns.id))),
+        Some(("meta", Field::Meta)),
+        Some(("schemas", Field::Schemas(schemas))),
+        Some(("userName", Field::Text(columns.user_name))),
+    ];
+    let mut fields: Vec<(&str, Field<'_>, Keys)> = Vec::with_capacity(kept.len() + server.len());
+    let mut kept = kept.into_iter().peekable();
+    for (server_key, field) in server.into_iter().flatten() {
+        while let Some((key, stored)) = kept.next_if(|(key, _)| *key < server_key) {
+            fields.push((key, stored, keys));
+        }
+        fields.push((server_key, field, Keys::Plain));
+    }
+    fields.extend(kept.map(|(key, field)| (key, field, keys)));
 
     out.reserve(capacity(scim, groups, &base));
     out.push(b'{');
-    for (i, (key, field)) in kept.iter().enumerate() {
+    for (i, (key, field, key_form)) in fields.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        string(out, key);
+        key_form.write(out, key);
         out.push(b':');
         match field {
             Field::Stored(value) => value.write(out),
@@ -419,7 +434,7 @@ fn write<I: AsRef<str>, N: AsRef<str>>(
                     if j > 0 {
                         out.push(b',');
                     }
-                    string(out, name);
+                    key_form.write(out, name);
                     out.push(b':');
                     member.write(out);
                 }
@@ -443,13 +458,84 @@ fn write<I: AsRef<str>, N: AsRef<str>>(
                 string(out, rt.name());
                 // etag(version): W/"<version>", its quotes escaped.
                 out.extend_from_slice(b",\"version\":\"W/\\\"");
-                out.extend_from_slice(columns.version.to_string().as_bytes());
+                out.extend_from_slice(itoa::Buffer::new().format(columns.version).as_bytes());
                 out.extend_from_slice(b"\\\"\"}");
             }
         }
     }
     out.push(b'}');
     Some(())
+}
+
+/// How an object's keys are written.
+#[derive(Clone, Copy)]
+enum Keys {
+    /// Borrowed from stored JSON text: serde_json lends a key only when it holds no
+    /// escape, and JSON text holds no raw `"` or control character, so it is written as it
+    /// is (an escape test per key was ≈ 1,500 instructions of a `GET /Users/{id}`).
+    Plain,
+    /// From a parsed value: escaped like any text.
+    Escaped,
+}
+
+impl Keys {
+    fn write(self, out: &mut Vec<u8>, key: &str) {
+        match self {
+            Self::Plain => {
+                out.push(b'"');
+                out.extend_from_slice(key.as_bytes());
+                out.push(b'"');
+            }
+            Self::Escaped => string(out, key),
+        }
+    }
+}
+
+/// The members of the JSON object `text` in serde_json's `Map` order (by key, the last of
+/// equal keys kept), values unparsed; `None` when `text` is not an object of plain keys.
+/// Stored text is serde_json's own output, already in that order: read into a `Vec` and
+/// checked, not built into a `BTreeMap` node by node.
+fn raw_members(text: &str) -> Option<Vec<(&str, Stored<'_>)>> {
+    struct Members<'a>(Vec<(&'a str, &'a RawValue)>);
+    impl<'de> serde::Deserialize<'de> for Members<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Members<'de>;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Self::Value, A::Error> {
+                    let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                    while let Some(member) = map.next_entry::<&'de str, &'de RawValue>()? {
+                        members.push(member);
+                    }
+                    Ok(Members(members))
+                }
+            }
+            d.deserialize_map(Visit)
+        }
+    }
+    let Members(members) = serde_json::from_str(text).ok()?;
+    let members = if members.windows(2).all(|w| w[0].0 < w[1].0) {
+        members
+    } else {
+        // Not this server's writing: as a map reads it.
+        members
+            .into_iter()
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+            .collect()
+    };
+    Some(
+        members
+            .into_iter()
+            .map(|(k, v)| (k, Stored::Raw(v)))
+            .collect(),
+    )
 }
 
 /// About the bytes [`write`] writes, so that the output grows once: the stored text, the

@@ -211,6 +211,9 @@ fn key() -> impl Strategy<Value = String> {
         Just("givenName".to_owned()),
         Just("displayName".to_owned()),
         Just("$ref".to_owned()),
+        // Keys that need escapes: the tree path writes them escaped, the text path declines.
+        Just("a\"b".to_owned()),
+        Just("tab\tkey".to_owned()),
         "[a-zA-Z]{1,6}",
     ]
 }
@@ -286,5 +289,30 @@ proptest! {
     ) {
         let plain = text.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
         prop_assert_eq!(super::needs_escape(&text), plain);
+    }
+}
+
+#[test]
+fn stored_members_are_read_in_map_order() {
+    for text in [
+        r#"{"b":1,"a":2}"#,
+        r#"{"a":1,"b":2,"a":3}"#,
+        r#"{"a":{"y":1,"x":2},"c":[],"b":"t"}"#,
+        r#"{}"#,
+    ] {
+        let map: serde_json::Map<String, Value> = serde_json::from_str(text).unwrap();
+        let read: Vec<(String, Value)> = raw_members(text)
+            .unwrap()
+            .into_iter()
+            .map(|(k, v)| {
+                let Stored::Raw(raw) = v else { panic!("raw") };
+                (k.to_owned(), serde_json::from_str(raw.get()).unwrap())
+            })
+            .collect();
+        let expected: Vec<(String, Value)> = map.into_iter().collect();
+        assert_eq!(read, expected, "{text}");
+    }
+    for not_plain in [r#"{"a\"b":1}"#, "[1]", "1", "{"] {
+        assert!(raw_members(not_plain).is_none(), "{not_plain}");
     }
 }

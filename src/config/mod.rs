@@ -168,7 +168,13 @@ impl PublicUrl {
 
     /// `{public_url}{path}`; `path` starts with `/`.
     pub fn join(&self, path: &str) -> String {
-        format!("{}{path}", self.as_str())
+        // Not `format!`: this runs for every SCIM response, and the formatting machinery
+        // cost ≈ 900 instructions for two string copies.
+        let base = self.as_str();
+        let mut url = String::with_capacity(base.len() + path.len());
+        url.push_str(base);
+        url.push_str(path);
+        url
     }
 }
 

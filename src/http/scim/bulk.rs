@@ -43,7 +43,7 @@ pub async fn bulk(
     let ctx = OpContext {
         state: &state,
         client: &client,
-        request_id: &rid,
+        request_id: rid,
     };
 
     let mut created: HashMap<String, String> = HashMap::new();

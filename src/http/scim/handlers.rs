@@ -17,12 +17,11 @@ use axum::http::{HeaderMap, header};
 use serde_json::Value;
 use std::collections::HashMap;
 
-pub(super) fn request_id(headers: &HeaderMap) -> String {
+pub(super) fn request_id(headers: &HeaderMap) -> &str {
     headers
         .get(REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
-        .to_owned()
 }
 
 /// Query parameters by name (the last value wins); never fails on odd encodings.
@@ -95,7 +94,7 @@ pub async fn create<R: ResourceOps>(
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimHttpError> {
     let rid = request_id(&headers);
-    let ctx = context(&state, &client, &rid);
+    let ctx = context(&state, &client, rid);
     let projection = projection_of(&query_map(raw.as_deref()))?;
     R::create(&ctx, &body, &projection).await.map(respond)
 }
@@ -108,7 +107,7 @@ pub async fn get<R: ResourceOps>(
     RawQuery(raw): RawQuery,
 ) -> Result<ScimResponse, ScimHttpError> {
     let rid = request_id(&headers);
-    let ctx = context(&state, &client, &rid);
+    let ctx = context(&state, &client, rid);
     let projection = projection_of(&query_map(raw.as_deref()))?;
     let result = R::get(&ctx, &id, &projection).await?;
     not_modified_or(&headers, result)
@@ -123,7 +122,7 @@ pub async fn replace<R: ResourceOps>(
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimHttpError> {
     let rid = request_id(&headers);
-    let ctx = context(&state, &client, &rid);
+    let ctx = context(&state, &client, rid);
     let projection = projection_of(&query_map(raw.as_deref()))?;
     let if_match = condition(&headers, header::IF_MATCH)?;
     R::replace(&ctx, &id, &body, if_match.as_ref(), &projection)
@@ -140,7 +139,7 @@ pub async fn patch<R: ResourceOps>(
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ScimHttpError> {
     let rid = request_id(&headers);
-    let ctx = context(&state, &client, &rid);
+    let ctx = context(&state, &client, rid);
     let projection = projection_of(&query_map(raw.as_deref()))?;
     let if_match = condition(&headers, header::IF_MATCH)?;
     R::patch(&ctx, &id, &body, if_match.as_ref(), &projection)
@@ -155,7 +154,7 @@ pub async fn delete<R: ResourceOps>(
     Path(id): Path<String>,
 ) -> Result<ScimResponse, ScimHttpError> {
     let rid = request_id(&headers);
-    let ctx = context(&state, &client, &rid);
+    let ctx = context(&state, &client, rid);
     R::delete(&ctx, &id).await.map(respond)
 }
 
@@ -170,7 +169,7 @@ pub async fn get_group(
 ) -> Result<axum::response::Response, ScimHttpError> {
     use axum::response::IntoResponse;
     let rid = request_id(&headers);
-    let ctx = context(&state, &client, &rid);
+    let ctx = context(&state, &client, rid);
     let projection = projection_of(&query_map(raw.as_deref()))?;
     match super::ops::read_group(&ctx, &id, &projection).await? {
         GroupRead::Whole(result) => {

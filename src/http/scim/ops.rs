@@ -229,7 +229,9 @@ pub async fn get_user(
                 status: StatusCode::OK,
                 body: Some(Body::Json(body)),
                 version: Some(doc.version),
-                location: Some(format!("{base}/Users/{}", doc.id)),
+                // A read's answer has no `Location` (it is `meta.location`), and `/Bulk`
+                // has no GET: nothing would read it.
+                location: None,
             });
         }
     }
